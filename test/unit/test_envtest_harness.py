@@ -35,7 +35,9 @@ def test_serving_certificate_names_ip_and_dns_hosts() -> None:
 
 def test_kubeconfig_loads_with_the_kubernetes_package(tmp_path: Path) -> None:
     ca = CertificateAuthority()
-    path = write_kubeconfig(tmp_path / "kc", "https://127.0.0.1:6443", ca.pair.cert_pem, "admin", ca.issue("admin"))
+    path = write_kubeconfig(
+        tmp_path / "kc", "https://127.0.0.1:6443", ca.pair.cert_pem, "admin", ca.issue("admin")
+    )
     cfg = client.Configuration()
     config.load_kube_config(str(path), client_configuration=cfg)
     assert cfg.host == "https://127.0.0.1:6443"
