@@ -25,7 +25,6 @@ class ExistingCluster:
 
     def __init__(self) -> None:
         self.kubeconfig = Path(os.environ.get("KUBECONFIG", Path.home() / ".kube" / "config"))
-        self.assets = None
 
     def __getattr__(self, name: str) -> Any:
         pytest.skip(f"ControlPlane.{name} is not available with USE_EXISTING_CLUSTER=true")

@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import subprocess
+import sys
 import time
 import urllib.error
 import uuid
@@ -251,3 +252,38 @@ def test_second_build_reuses_cached_binaries(control_plane: ControlPlane) -> Non
     assert ">> building" not in out.stderr, out.stderr
     assert Path(out.stdout.strip().splitlines()[-1]) == control_plane.assets
     assert time.monotonic() - t0 < 30, "a cached build must not compile anything"
+
+
+def test_processes_die_with_an_interrupted_owner(control_plane: ControlPlane) -> None:
+    """A test run killed outright (SIGKILL: no teardown at all) leaves no control-plane process behind."""
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from opstack.testing.envtest import ControlPlane\n"
+        "p = ControlPlane(assets=Path(sys.argv[1]), controller_manager=False, scheduler=False, kwok=False)\n"
+        "p.start()\n"
+        "print(' '.join(str(x.popen.pid) for x in p.processes.values() if x.popen), flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script, str(control_plane.assets)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert owner.stdout is not None
+    pids = [int(p) for p in owner.stdout.readline().split()]
+    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    owner.kill()
+    owner.wait()
+    wait_until(
+        lambda: not any(_alive(p) for p in pids), 15, "etcd and kube-apiserver to die with their owner"
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
