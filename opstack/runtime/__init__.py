@@ -1,0 +1,1 @@
+"""The controller runtime: a Python counterpart of client-go and controller-runtime."""
