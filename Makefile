@@ -32,6 +32,14 @@ fmt: $(STAMP)/install ## Format and fix what ruff can.
 	$(PYTHON) -m ruff check --fix opstack test bench
 	$(PYTHON) -m ruff format opstack test bench
 
+.PHONY: manifests
+manifests: $(STAMP)/install ## Generate config/crd and config/rbac from opstack/api and the controllers' RBAC rules.
+	$(PYTHON) -m opstack.api.generate
+
+.PHONY: manifests-check
+manifests-check: $(STAMP)/install ## Fail when config/crd or config/rbac differ from what the models generate.
+	$(PYTHON) -m opstack.api.generate --check
+
 .PHONY: envtest
 envtest: ## Build (or find) kube-apiserver, etcd, kubectl, kube-controller-manager, kube-scheduler, kwok; print the folder.
 	@bash hack/envtest/build.sh
