@@ -259,6 +259,11 @@ class L1Client:
 
         return self._request("eth_getBlockByNumber", get)
 
+    def balance(self, address: str) -> int:
+        """`eth_getBalance` of `address` at the latest block, in wei."""
+        target = Web3.to_checksum_address(address)
+        return self._request("eth_getBalance", lambda: int(self.web3.eth.get_balance(target)))
+
     def code_size(self, address: str) -> int:
         target = Web3.to_checksum_address(address)
         return self._request("eth_getCode", lambda: len(self.web3.eth.get_code(target)))

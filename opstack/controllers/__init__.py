@@ -7,7 +7,7 @@ import importlib
 from typing import Any
 
 # The controllers the manager runs, in set-up order (the network first: it registers the shared indexes).
-CONTROLLERS = ("optimismnetwork", "opnode")
+CONTROLLERS = ("optimismnetwork", "opnode", "opbatcher", "opproposer", "opchallenger")
 
 
 def setup_all(mgr: Any, *, max_concurrent_reconciles: int = 2) -> list[Any]:

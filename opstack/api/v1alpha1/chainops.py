@@ -57,6 +57,18 @@ class SignerTls(ApiModel):
 class RemoteSigner(ApiModel):
     """A remote signer (e.g. a KMS proxy) that signs on the component's behalf."""
 
+    cel_rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            "!self.tls.enabled || has(self.tls.secretName)",
+            "spec.remoteSigner.tls.enabled needs spec.remoteSigner.tls.secretName (a kubernetes.io/tls "
+            "Secret with ca.crt, tls.crt and tls.key); set it, or set spec.remoteSigner.tls.enabled to false",
+            # Judged by the API server only: the renderer refuses the same object with the same message
+            # (components/signer.py), for objects that predate the rule.
+            None,
+            field_path=".tls.secretName",
+        ),
+    )
+
     endpoint: HttpUrl = Field(description="Signer endpoint (--signer.endpoint).")
     address: Address = Field(description="Address the signer signs for (--signer.address).")
     headers: (
