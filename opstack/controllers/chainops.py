@@ -43,7 +43,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -86,6 +85,7 @@ from opstack.components.common import (
 )
 from opstack.components.keys import KeyFormatError, address_of, parse_signing_key
 from opstack.components.opnode import node_urls
+from opstack.controllers.apply import ChildApplier
 from opstack.controllers.conditions import (
     FALSE,
     TRUE,
@@ -229,23 +229,6 @@ def index_signer_secrets(obj: Mapping[str, Any]) -> list[str]:
     meta = obj.get("metadata")
     namespace = str(meta.get("namespace") or "") if isinstance(meta, Mapping) else ""
     return sorted({network_key(namespace, n) for n in signer_secret_names(obj)})
-
-
-def is_subset(desired: Any, live: Any) -> bool:
-    """Every field `desired` sets has the same value in `live` (which may hold more: server defaults)."""
-    if isinstance(desired, Mapping):
-        if not isinstance(live, Mapping):
-            return False
-        return all(k in live and is_subset(v, live[k]) for k, v in desired.items())
-    if isinstance(desired, list):
-        if not isinstance(live, list) or len(desired) != len(live):
-            return False
-        return all(is_subset(d, v) for d, v in zip(desired, live, strict=True))
-    return bool(desired == live)
-
-
-def digest(obj: Any) -> str:
-    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
 
 
 def workload_condition(obj: Mapping[str, Any] | None) -> Condition:
@@ -456,7 +439,7 @@ class SigningComponentReconciler:
         self._balances: dict[tuple[str, str], BalanceRecord] = {}
         self._l1_clients: dict[tuple[str, float], L1Client] = {}
         self._addresses = _Lru()  # (secret uid, resourceVersion, key) -> address | KeyFormatError message
-        self._applied = _Lru()  # (kind, ns, name) -> (digest of desired, resourceVersion after the apply)
+        self._applier = ChildApplier(client, kind.field_manager)
         self._lock = threading.Lock()
 
     # -- mapping functions for watches
@@ -1087,26 +1070,9 @@ class SigningComponentReconciler:
         service_live = self._cached(SERVICE, str(rendered.service["metadata"]["name"]), owner.namespace)
         if service_live is not None and not controlled_by(service_live, owner):
             return live, _name_conflict(SERVICE, service_live, owner)
-        applied = self._apply(self.kind.workload, rendered.workload, live)
-        self._apply(SERVICE, rendered.service, service_live)
+        applied = self._applier.apply(owner, rendered.workload, live)
+        self._applier.apply(owner, rendered.service, service_live)
         return applied, None
-
-    def _apply(self, gvk: GVK, desired: dict[str, Any], live: Mapping[str, Any] | None) -> Mapping[str, Any]:
-        meta = desired["metadata"]
-        memo_key = (gvk.kind, meta["namespace"], meta["name"])
-        want = digest(desired)
-        if live is not None:
-            memo = self._applied.get(memo_key)
-            if memo is not None and memo == (want, live["metadata"].get("resourceVersion")):
-                return live
-            if is_subset(desired, live):
-                return live
-        result: dict[str, Any] = self.client.apply(desired, field_manager=self.kind.field_manager, force=True)
-        self._applied.put(memo_key, (want, result["metadata"].get("resourceVersion")))
-        log.info(
-            "applied", kind=gvk.kind, object=meta["name"], created=live is None, config_hash=_hash_of(desired)
-        )
-        return result
 
     def _workload_condition(self, live: Mapping[str, Any] | None, conditions: ConditionSet) -> Condition:
         signer_cond = conditions.get(CONDITION_SIGNER_READY)
@@ -1264,13 +1230,6 @@ def _age_key(obj: Mapping[str, Any]) -> tuple[str, str, str]:
     return (str(meta.get("creationTimestamp") or ""), str(obj.get("kind") or ""), str(meta.get("name") or ""))
 
 
-def _hash_of(workload: Mapping[str, Any]) -> str | None:
-    template = (workload.get("spec") or {}).get("template") or {}
-    annotations = (template.get("metadata") or {}).get("annotations") or {}
-    value = annotations.get("optimism.optimism.io/config-hash")
-    return str(value)[:12] if value else None
-
-
 def _name_conflict(gvk: GVK, live: Mapping[str, Any], owner: Owner) -> Condition:
     return Condition(
         CONDITION_WORKLOAD_READY,
@@ -1406,7 +1365,6 @@ __all__ = [
     "Settings",
     "SigningComponentReconciler",
     "format_ether",
-    "is_subset",
     "parse_ether_amount",
     "phase_of",
     "setup_component",

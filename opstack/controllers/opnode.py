@@ -84,6 +84,7 @@ from opstack.components.opnode import (
 )
 from opstack.components.versions import check_pair, node_images
 from opstack.controllers import opnode_rules  # noqa: F401  (the RBAC rules this controller needs)
+from opstack.controllers.apply import ChildApplier, NameConflict
 from opstack.controllers.conditions import (
     FALSE,
     TRUE,
@@ -104,7 +105,6 @@ from opstack.controllers.optimismnetwork import (
 )
 from opstack.resources.config import generated_secret, secret_value
 from opstack.resources.meta import (
-    ANNOTATION_CONFIG_HASH,
     LABEL_MANAGED_BY,
     LABEL_NAME,
     MANAGED_BY,
@@ -197,38 +197,6 @@ class Blocked(Exception):
 
 
 # --- pure helpers ------------------------------------------------------------------------------------------
-
-
-def is_subset(desired: Any, actual: Any) -> bool:
-    """Every field of `desired` is in `actual` with the same value; lists match element by element and in
-    length (the API server adds defaulted fields to objects, never list items)."""
-    if isinstance(desired, Mapping):
-        if not isinstance(actual, Mapping):
-            return False
-        return all(k in actual and is_subset(v, actual[k]) for k, v in desired.items())
-    if isinstance(desired, list):
-        if not isinstance(actual, list) or len(desired) != len(actual):
-            return False
-        return all(is_subset(d, a) for d, a in zip(desired, actual, strict=True))
-    return bool(desired == actual)
-
-
-def template_hash(obj: Mapping[str, Any]) -> str | None:
-    template = (obj.get("spec") or {}).get("template") or {}
-    return ((template.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_CONFIG_HASH)
-
-
-def child_up_to_date(desired: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
-    """Whether applying `desired` over `current` would change nothing the controller owns. A workload's pod
-    template is judged by its config hash (the hash covers the whole template; the API server defaults many
-    template fields, so a field-by-field comparison would see differences that are not there)."""
-    if desired.get("kind") == "StatefulSet":
-        if template_hash(desired) != template_hash(current):
-            return False
-        spec = {k: v for k, v in desired["spec"].items() if k not in ("template", "volumeClaimTemplates")}
-        rest = {k: v for k, v in desired.items() if k != "spec"}
-        return is_subset(rest, current) and is_subset(spec, current.get("spec") or {})
-    return is_subset(desired, current)
 
 
 def value_digest(kind: str, name: str, key: str, value: bytes | str) -> str:
@@ -450,6 +418,7 @@ class OpNodeReconciler:
         self.monotonic = monotonic
         self._rpc: dict[str, RpcRecord] = {}
         self._lock = threading.Lock()
+        self._applier = ChildApplier(client, FIELD_MANAGER)
 
     # -- mapping functions for watches
 
@@ -968,28 +937,11 @@ class OpNodeReconciler:
         if current is None:
             with contextlib.suppress(errors.NotFound):
                 current = self.cache.get(gvk, name, owner.namespace)
-        if current is not None and not controlled_by(current, owner):
-            raise Blocked(
-                Condition(
-                    CONDITION_CONFIGURATION_VALID,
-                    FALSE,
-                    "NameConflict",
-                    f"{obj['kind']} {owner.namespace}/{name} exists and is not controlled by this "
-                    "OpNode; delete or rename it",
-                )
-            )
-        if current is not None and child_up_to_date(obj, current):
-            return current
-        applied: Mapping[str, Any] = self.client.apply(obj, field_manager=FIELD_MANAGER, force=True)
+        try:
+            applied = self._applier.apply(owner, obj, current)
+        except NameConflict as exc:
+            raise Blocked(Condition(CONDITION_CONFIGURATION_VALID, FALSE, "NameConflict", str(exc))) from None
         resolved.applied[(obj["kind"], name)] = applied
-        log.info(
-            "applied",
-            opnode=owner.name,
-            namespace=owner.namespace,
-            kind=obj["kind"],
-            name=name,
-            created=current is None,
-        )
         return applied
 
     def _apply(
@@ -1202,8 +1154,6 @@ __all__ = [
     "OPNODE",
     "OpNodeReconciler",
     "Settings",
-    "child_up_to_date",
-    "is_subset",
     "node_info_from",
     "setup",
     "syncing_state",

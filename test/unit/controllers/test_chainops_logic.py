@@ -13,7 +13,6 @@ from opstack.controllers.chainops import (
     format_ether,
     index_sequencer_ref,
     index_signer_secrets,
-    is_subset,
     parse_ether_amount,
     phase_of,
     prune,
@@ -46,29 +45,6 @@ def test_format_ether() -> None:
     assert format_ether(15 * 10**17) == "1.5 ETH"
     assert format_ether(0) == "0 ETH"
     assert format_ether(10**17) == "0.1 ETH"
-
-
-def test_is_subset_allows_server_defaults_but_not_changes() -> None:
-    desired = {
-        "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "c", "args": ["--a=1"]}]}}}
-    }
-    live = {
-        "spec": {
-            "replicas": 1,
-            "revisionHistoryLimit": 10,
-            "template": {
-                "spec": {"containers": [{"name": "c", "args": ["--a=1"], "imagePullPolicy": "Always"}]}
-            },
-        }
-    }
-    assert is_subset(desired, live)
-    changed = {
-        "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "c", "args": ["--a=2"]}]}}}
-    }
-    assert not is_subset(changed, live)
-    extra_arg = {"spec": {"template": {"spec": {"containers": [{"name": "c", "args": ["--a=1", "--b"]}]}}}}
-    assert not is_subset(extra_arg, live)
-    assert not is_subset({"x": {"y": 1}}, {"x": 1})
 
 
 def _deployment(**status: Any) -> dict[str, Any]:

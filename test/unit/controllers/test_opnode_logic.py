@@ -7,50 +7,14 @@ from typing import Any
 
 from opstack.chain.node import BlockRef, GethHead, MethodNotFound, NodeReport, SyncStatus
 from opstack.controllers.opnode import (
-    child_up_to_date,
-    is_subset,
     node_info_from,
     referenced_secrets,
     syncing_state,
     value_digest,
     workload_condition,
 )
-from opstack.resources.meta import ANNOTATION_CONFIG_HASH
 
 H = "0x" + "ab" * 32
-
-
-def test_subset_tolerates_server_defaults_but_not_changes() -> None:
-    desired = {"spec": {"ports": [{"name": "rpc", "port": 1}], "type": "ClusterIP"}}
-    live = {
-        "spec": {"ports": [{"name": "rpc", "port": 1, "nodePort": 0}], "type": "ClusterIP", "clusterIP": "x"}
-    }
-    assert is_subset(desired, live)
-    assert not is_subset({"spec": {"ports": [{"name": "rpc", "port": 2}]}}, live)
-    assert not is_subset({"spec": {"ports": []}}, live), "a removed list item is a change"
-    assert not is_subset({"metadata": {"labels": {"a": "b"}}}, {"metadata": {}})
-
-
-def sts(hash_: str, replicas: int = 1) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": "n", "labels": {"a": "b"}},
-        "spec": {
-            "replicas": replicas,
-            "template": {"metadata": {"annotations": {ANNOTATION_CONFIG_HASH: hash_}}, "spec": {"x": 1}},
-            "volumeClaimTemplates": [{"spec": {"resources": {"requests": {"storage": "1Gi"}}}}],
-        },
-    }
-
-
-def test_statefulset_is_judged_by_its_config_hash_and_outer_fields() -> None:
-    live = sts("h1")
-    live["spec"]["template"]["spec"] = {"x": 1, "defaulted": True, "dnsPolicy": "ClusterFirst"}
-    live["spec"]["volumeClaimTemplates"][0]["status"] = {"phase": "Pending"}
-    assert child_up_to_date(sts("h1"), live)
-    assert not child_up_to_date(sts("h2"), live)
-    assert not child_up_to_date(sts("h1", replicas=2), live)
 
 
 def pod(
