@@ -131,8 +131,11 @@ def resolve_network(
     and genesis, from the spec's ConfigMap references or the ConfigMaps the network controller published.
     `public_sequencer_url` is the registry's sequencer_rpc of the chain (the caller looks it up)."""
     explicit_rollup = spec.rollup_config is not None and not spec.rollup_config.auto_discover
-    registry = spec.network_name if spec.network_name in WELL_KNOWN_NETWORKS and not explicit_rollup else None
     info = status.network_info if status is not None else None
+    # The network controller resolves a registry chain also by chain id or alias; its verdict wins.
+    registry = (info.op_node_network if info is not None else None) or (
+        spec.network_name if spec.network_name in WELL_KNOWN_NETWORKS and not explicit_rollup else None
+    )
     rollup: ConfigMapRef | None = None
     genesis: ConfigMapRef | None = None
     if registry is None:

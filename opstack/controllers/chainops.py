@@ -40,8 +40,6 @@ Invariants:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import threading
 import time
@@ -106,6 +104,7 @@ from opstack.controllers.indexes import (
     network_ref,
     register_network_ref_index,
 )
+from opstack.resources.config import SecretValueError, decode_secret_data, secret_value
 from opstack.resources.meta import Owner, canonical_json, controlled_by
 from opstack.runtime import errors
 from opstack.runtime.builder import ControllerBuilder
@@ -1007,12 +1006,10 @@ class SigningComponentReconciler:
         if not isinstance(facts.l1_rpc, SecretRef):
             return facts.l1_rpc
         secret = self._cached(SECRET, facts.l1_rpc.name, namespace)
-        raw = (secret.get("data") or {}).get(facts.l1_rpc.key) if secret is not None else None
-        if raw is None:
-            return None
         try:
-            return base64.b64decode(raw, validate=True).decode().strip() or None
-        except (binascii.Error, UnicodeDecodeError, ValueError):
+            value = secret_value(secret, facts.l1_rpc.key) if secret is not None else None
+            return (value.decode().strip() or None) if value is not None else None
+        except ValueError:  # not base64 (SecretValueError) or not UTF-8 (UnicodeDecodeError)
             return None
 
     # -- children
@@ -1207,8 +1204,8 @@ class _NoUrl(EndpointError):
 def _derive_address(raw_b64: Any) -> tuple[str, str]:
     """("address", 0x...) or ("error", why) for a base64 Secret value. The key is dropped on return."""
     try:
-        raw = base64.b64decode(str(raw_b64), validate=True)
-    except (binascii.Error, ValueError):
+        raw = decode_secret_data(raw_b64)
+    except SecretValueError:
         return (
             "error",
             "the Secret value is not valid base64 (was it written with data instead of stringData?)",

@@ -26,12 +26,18 @@ Invariants:
   than `l1_status_max_age` (default 10 min): a documented tolerance, one small write per network at most
   that often. 0 disables the age refresh.
 - Discovery cache: a discovery that ran to the end (its result may report problems) is stored in status
-  (`networkInfo.discoveredContracts`, with `discoveredAt`) and its ContractsDiscovered condition message
-  ends with `[inputs <hash>]`, a hash of the discovery inputs (method, chain ids, network name, the
-  addresses given). While `discoveredAt + cacheTimeout` lies ahead and the hash matches the spec, no RPC
-  call is made for discovery, across operator restarts too (the cache is the status). A change of those
-  inputs invalidates the cache at once. The L1 URL is not an input (another endpoint of the same chain finds
-  the same contracts) and is never hashed into status.
+  (`networkInfo.discoveredContracts`, with `discoveredAt` and `inputsHash`, a hash of the discovery inputs:
+  method, chain ids, network name, the addresses given, and the registry override's content where the
+  registry may be consulted). While `discoveredAt + cacheTimeout` lies ahead and the hash matches the spec,
+  no RPC call is made for discovery, across operator restarts too (the cache is the status). A change of
+  those inputs (a spec change, an edit of the override ConfigMap) invalidates the cache at once. The L1 URL
+  is not an input (another endpoint of the same chain finds the same contracts) and is never hashed into
+  status.
+- Registry override (`spec.contractAddresses.registryOverride`): a ConfigMap key the user keeps current,
+  read from the cache (the referenced-ConfigMap index re-reconciles the network when it changes) and
+  validated as a whole; a missing or invalid one is ConfigurationValid False (naming the JSON path), and
+  discovery that would consult the registry waits (keeping the addresses published before) rather than fall
+  back to the snapshot.
 - Secrets never reach a log, an Event or status: URLs appear only as `scheme://host[:port]`
   (`opstack.chain.l1.redact_url`), and messages about a Secret name the Secret and key, never the value.
 - The controller talks to Ethereum only through `opstack.chain`.
@@ -39,8 +45,6 @@ Invariants:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import functools
 import hashlib
@@ -85,7 +89,7 @@ from opstack.chain.l1 import (
     check_l1,
     redact_url,
 )
-from opstack.chain.registry import ChainInfo
+from opstack.chain.registry import ChainInfo, RegistryFormatError, load_registry
 from opstack.chain.wellknown import well_known
 from opstack.controllers import optimismnetwork_rules  # noqa: F401  (the RBAC rules this controller needs)
 from opstack.controllers.conditions import (
@@ -108,10 +112,11 @@ from opstack.controllers.indexes import (
     network_ref,
     register_network_ref_index,
 )
+from opstack.resources.config import secret_value
 from opstack.runtime import errors
 from opstack.runtime.builder import ControllerBuilder
 from opstack.runtime.controller import Controller
-from opstack.runtime.events import NORMAL, WARNING, EventRecorder
+from opstack.runtime.events import NORMAL, WARNING, EventRecorder, namespace_terminating
 from opstack.runtime.frozen import thaw
 from opstack.runtime.gvk import GVK
 from opstack.runtime.handler import CreateEvent, DeleteEvent, EnqueueRequestsFromMapFunc, UpdateEvent
@@ -137,7 +142,6 @@ GENESIS_KEY = "genesis.json"
 
 REASON_DELETION_BLOCKED = "DeletionBlocked"
 _URL = re.compile(r"^(https?|wss?)://[^\s/?#]+[^\s]*$")
-_INPUTS_MARK = re.compile(r"\[inputs ([0-9a-f]{16})\]$")
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,8 @@ def builtin_network(spec: OptimismNetworkSpec) -> ChainInfo | None:
     return chain
 
 
-def discovery_request(spec: OptimismNetworkSpec) -> DiscoveryRequest:
+def discovery_request(spec: OptimismNetworkSpec, registry_override: str | None = None) -> DiscoveryRequest:
+    """What discovery is asked; `registry_override` is the text of the spec's registryOverride key."""
     given = spec.contract_addresses.model_dump(by_alias=True, exclude_none=True)
     return DiscoveryRequest(
         method=spec.contract_addresses.discovery_method,
@@ -180,26 +185,48 @@ def discovery_request(spec: OptimismNetworkSpec) -> DiscoveryRequest:
         l2_chain_id=spec.chain_id,
         network=spec.network_name,
         addresses=ContractAddresses.from_api(given),
+        registry_override=registry_override,
+    )
+
+
+def consults_registry(request: DiscoveryRequest) -> bool:
+    """Whether the method may read the superchain registry (and so the user's override of it)."""
+    method = str(request.method)
+    return method == Method.SUPERCHAIN_REGISTRY.value or (
+        method == Method.AUTO.value and not request.addresses.system_config
     )
 
 
 def discovery_inputs_hash(request: DiscoveryRequest) -> str:
     """A short, stable hash of what discovery depends on (never of a URL or a secret)."""
-    doc = {
+    doc: dict[str, Any] = {
         "method": str(Method(request.method).value),
         "l1ChainID": request.l1_chain_id,
         "chainID": request.l2_chain_id,
         "network": request.network,
         "addresses": request.addresses.to_api(),
     }
+    override = request.registry_override
+    if override is not None and consults_registry(request):
+        text = override if isinstance(override, str) else json.dumps(override, sort_keys=True)
+        doc["registryOverride"] = hashlib.sha256(text.encode()).hexdigest()
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def inputs_hash_of(condition: Mapping[str, Any] | None) -> str | None:
-    if condition is None:
-        return None
-    match = _INPUTS_MARK.search(str(condition.get("message", "")))
-    return match.group(1) if match else None
+def inputs_hash_of(discovered: Mapping[str, Any] | None) -> str | None:
+    """The inputs hash stored with discovered contracts (`status.networkInfo.discoveredContracts`)."""
+    value = (discovered or {}).get("inputsHash")
+    return str(value) if value else None
+
+
+@functools.lru_cache(maxsize=16)
+def registry_override_error(text: str) -> str | None:
+    """Why the registry override `text` cannot be used (the JSON path and the fix), or None."""
+    try:
+        load_registry(text)
+    except RegistryFormatError as exc:
+        return str(exc)
+    return None
 
 
 def references(obj: Mapping[str, Any]) -> tuple[list[str], list[str]]:
@@ -214,6 +241,10 @@ def references(obj: Mapping[str, Any]) -> tuple[list[str], list[str]]:
         ref = source.get("configMapRef") if isinstance(source, Mapping) else None
         if isinstance(ref, Mapping) and ref.get("name"):
             config_maps.append(network_key(namespace, str(ref["name"])))
+    contracts = spec.get("contractAddresses")
+    ref = contracts.get("registryOverride") if isinstance(contracts, Mapping) else None
+    if isinstance(ref, Mapping) and ref.get("name"):
+        config_maps.append(network_key(namespace, str(ref["name"])))
     for field_name in ("l1RpcUrlSecretRef", "l1BeaconUrlSecretRef"):
         ref = spec.get(field_name)
         if isinstance(ref, Mapping) and ref.get("name"):
@@ -322,6 +353,8 @@ class Resolved:
     rollup: ConfigFile = field(default_factory=lambda: ConfigFile("missing"))
     genesis: ConfigFile = field(default_factory=lambda: ConfigFile("missing"))
     builtin: ChainInfo | None = None
+    registry_override: str | None = None  # the text of spec.contractAddresses.registryOverride, when valid
+    registry_override_unusable: bool = False  # named in the spec, but missing or invalid
 
 
 class ConfigProblem(Exception):
@@ -530,7 +563,49 @@ class OptimismNetworkReconciler:
             )
         except ValueError as exc:  # a duration the schema should have refused
             resolved.problem = Condition(CONDITION_CONFIGURATION_VALID, FALSE, "SpecInvalid", str(exc))
+        try:
+            resolved.registry_override = self._registry_override(namespace, spec)
+        except ConfigProblem as problem:
+            resolved.registry_override_unusable = True
+            if resolved.problem is None:
+                resolved.problem = Condition(
+                    CONDITION_CONFIGURATION_VALID, FALSE, problem.reason, problem.message
+                )
         return resolved, spec
+
+    def _registry_override(self, namespace: str, spec: OptimismNetworkSpec) -> str | None:
+        """The registry data of spec.contractAddresses.registryOverride, validated; None when unset."""
+        ref = spec.contract_addresses.registry_override
+        if ref is None:
+            return None
+        where = "spec.contractAddresses.registryOverride"
+        what = "superchain-registry data (JSON, the shape of the operator's snapshot)"
+        try:
+            config_map = self.cache.get(CONFIG_MAP, ref.name, namespace)
+        except errors.NotFound:
+            raise ConfigProblem(
+                "ConfigMapNotFound",
+                f"{where}: ConfigMap {namespace}/{ref.name} not found; create it with key {ref.key!r} "
+                f"holding the {what}, or correct {where}.name (or remove {where} to use the snapshot "
+                f"shipped with the operator)",
+            ) from None
+        data = config_map.get("data") or {}
+        if ref.key not in data:
+            keys = ", ".join(sorted(data)) or "none"
+            raise ConfigProblem(
+                "ConfigMapKeyMissing",
+                f"{where}: ConfigMap {namespace}/{ref.name} has no key {ref.key!r} (its keys: {keys}); "
+                f"add the key with the {what}, or correct {where}.key",
+            )
+        text = str(data[ref.key])
+        error = registry_override_error(text)
+        if error is not None:
+            raise ConfigProblem(
+                "RegistryOverrideInvalid",
+                f"{where} (ConfigMap {ref.name}, key {ref.key}): {error}; fix the JSON in that key, or "
+                f"remove {where} to use the snapshot shipped with the operator",
+            )
+        return text
 
     def _url(
         self, namespace: str, url: str | None, ref: Any, field_name: str, what: str
@@ -555,8 +630,8 @@ class OptimismNetworkReconciler:
                 f"add the key with the {what}, or correct {where}.key",
             )
         try:
-            value = base64.b64decode(data[ref.key], validate=True).decode().strip()
-        except (binascii.Error, UnicodeDecodeError, ValueError):
+            value = (secret_value(secret, ref.key) or b"").decode().strip()
+        except ValueError:  # not base64 (SecretValueError) or not UTF-8 (UnicodeDecodeError)
             value = ""
         if not _URL.match(value):
             raise ConfigProblem(
@@ -715,7 +790,7 @@ class OptimismNetworkReconciler:
                         field_manager=FIELD_MANAGER,
                     )
                 except errors.Forbidden as exc:
-                    if _namespace_terminating(exc):
+                    if namespace_terminating(exc):
                         continue  # the namespace and the network with it are going away
                     raise
                 log.info(
@@ -835,11 +910,22 @@ class OptimismNetworkReconciler:
         requeue: list[float],
     ) -> dict[str, Any] | None:
         """Sets ContractsDiscovered; returns the discoveredContracts status (None: none known)."""
-        request = discovery_request(spec)
-        inputs = discovery_inputs_hash(request)
+        request = discovery_request(spec, resolved.registry_override)
         stored = stored_info.get("discoveredContracts")
-        stored_condition = conditions.get(CONDITION_CONTRACTS_DISCOVERED)
-        same_inputs = stored is not None and inputs_hash_of(stored_condition) == inputs
+        if resolved.registry_override_unusable and consults_registry(request):
+            # Not the snapshot in place of the data the user named: wait, keeping what is published.
+            conditions.set(
+                Condition(
+                    CONDITION_CONTRACTS_DISCOVERED,
+                    UNKNOWN,
+                    "WaitingForConfiguration",
+                    "discovery reads the registry override in spec.contractAddresses.registryOverride; "
+                    "waiting for it to be usable (see ConfigurationValid)",
+                )
+            )
+            return dict(thaw(stored)) if stored is not None else None
+        inputs = discovery_inputs_hash(request)
+        same_inputs = stored is not None and inputs_hash_of(stored) == inputs
         if same_inputs and stored is not None:
             discovered_at = parse_rfc3339(stored.get("discoveredAt"))
             if discovered_at is not None:
@@ -887,16 +973,14 @@ class OptimismNetworkReconciler:
             )
             requeue.append(self.settings.l1_retry_base)
             return keep
-        conditions.set(self._discovered(result, resolved, inputs))
+        conditions.set(self._discovered(result, resolved))
         requeue.append(resolved.cache_timeout)
-        status = result.to_api_status()
-        return status
+        return {**result.to_api_status(), "inputsHash": inputs}
 
     @staticmethod
-    def _discovered(result: DiscoveryResult, resolved: Resolved, inputs: str) -> Condition:
+    def _discovered(result: DiscoveryResult, resolved: Resolved) -> Condition:
         count = len(result.addresses.to_api())
         cached = f"trusted for {format_duration(resolved.cache_timeout)}"
-        mark = f"[inputs {inputs}]"
         if result.problems:
             listed = "; ".join(p.message for p in result.problems)
             return Condition(
@@ -904,14 +988,13 @@ class OptimismNetworkReconciler:
                 FALSE,
                 result.problems[0].reason,
                 f"{len(result.problems)} problem(s) with {result.method.value} ({result.source}): {listed}; "
-                f"{count} addresses found are published; correct spec.contractAddresses; {cached} {mark}",
+                f"{count} addresses found are published; correct spec.contractAddresses; {cached}",
             )
         return Condition(
             CONDITION_CONTRACTS_DISCOVERED,
             TRUE,
             "Discovered",
-            f"{count} addresses with {result.method.value} from {result.source} ({result.why}); "
-            f"{cached} {mark}",
+            f"{count} addresses with {result.method.value} from {result.source} ({result.why}); {cached}",
         )
 
     # -- status
@@ -937,6 +1020,11 @@ class OptimismNetworkReconciler:
             info["rollupConfigMap"] = resolved.rollup.config_map
         if resolved.genesis.config_map:
             info["genesisConfigMap"] = resolved.genesis.config_map
+        if resolved.builtin is not None:
+            if resolved.rollup.kind == "builtin" and resolved.builtin.op_node_network:
+                info["opNodeNetwork"] = resolved.builtin.op_node_network
+            if resolved.genesis.kind == "builtin" and resolved.builtin.op_geth_network:
+                info["opGethNetwork"] = resolved.builtin.op_geth_network
         block_time = resolved.rollup.facts.block_time
         if block_time is None and resolved.rollup.kind == "builtin" and resolved.builtin is not None:
             block_time = resolved.builtin.block_time
@@ -1094,13 +1182,6 @@ def _fix_hint(err: EndpointError, field_name: str) -> str:
         api = "beacon API" if err.endpoint == "Beacon" else "JSON-RPC"
         return f"; check that {field_name} points at an Ethereum {api} endpoint"
     return ""
-
-
-def _namespace_terminating(exc: errors.ApiError) -> bool:
-    return (
-        any(c.get("reason") == "NamespaceTerminating" for c in exc.causes)
-        or "being terminated" in exc.message
-    )
 
 
 def _labels(network: str, component: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ Invariants:
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -61,12 +62,33 @@ def config_map(
     }
 
 
+class SecretValueError(ValueError):
+    """A Secret data value that is not valid base64 (the API server always returns valid base64, so this
+    is a hand-built object; callers report it with their own message)."""
+
+
+def decode_secret_data(raw: Any) -> bytes:
+    """One base64 value of a Secret's `data`, decoded strictly (no characters outside the alphabet)."""
+    try:
+        return base64.b64decode(str(raw), validate=True)
+    except (binascii.Error, ValueError):
+        raise SecretValueError("the Secret value is not valid base64") from None
+
+
 def secret_value(secret: Mapping[str, Any], key: str) -> bytes | None:
-    """The decoded value of `key` in a Secret read from the API server (data is base64), or None."""
+    """The decoded value of `key` in a Secret read from the API server (data is base64), or None when the
+    key is absent; `SecretValueError` when the value is not valid base64."""
     raw = (secret.get("data") or {}).get(key)
     if raw is None:
         return None
-    return base64.b64decode(raw)
+    return decode_secret_data(raw)
 
 
-__all__ = ["ANNOTATION_GENERATED", "config_map", "generated_secret", "secret_value"]
+__all__ = [
+    "ANNOTATION_GENERATED",
+    "SecretValueError",
+    "config_map",
+    "decode_secret_data",
+    "generated_secret",
+    "secret_value",
+]

@@ -18,6 +18,9 @@ Invariants:
   DropIfChannelFull), so a slow API server can never stall a reconcile.
 - Messages longer than 1024 characters are truncated. Callers must never put secrets in reason or message.
 - A PATCH that finds the Event gone (expired by the API server's event TTL) creates a new one.
+- An Event the API server refuses because its namespace is being deleted (403 Forbidden, cause
+  `NamespaceTerminating`: "... because it is being terminated") is dropped at debug level without a traceback,
+  as client-go's `recordToSink` gives up on it; every other failure to write is a logged warning.
 - Time comes from an injectable clock (wall clock: Events carry timestamps).
 """
 
@@ -35,6 +38,7 @@ from typing import Any, Final, Literal, Protocol
 
 import structlog
 
+from opstack.runtime import errors
 from opstack.runtime.gvk import EVENT, GVK
 
 log = structlog.get_logger("opstack.runtime.events")
@@ -306,8 +310,15 @@ class EventBroadcaster:
                 if event is None:
                     return
                 self._write(event)
-            except Exception:
-                log.warning("could not write event", exc_info=True, reason=(event or {}).get("reason"))
+            except Exception as exc:
+                if namespace_terminating(exc):
+                    log.debug(
+                        "event dropped: its namespace is being deleted",
+                        reason=(event or {}).get("reason"),
+                        namespace=((event or {}).get("metadata") or {}).get("namespace"),
+                    )
+                else:
+                    log.warning("could not write event", exc_info=True, reason=(event or {}).get("reason"))
             finally:
                 self._queue.task_done()
 
@@ -329,6 +340,16 @@ class EventBroadcaster:
             fresh.pop("resourceVersion", None)
             self.client.create(fresh)
             self._correlator.renamed(decision.key, fresh["metadata"]["name"])
+
+
+def namespace_terminating(exc: BaseException) -> bool:
+    """Whether `exc` is the API server refusing a create in a namespace that is being deleted: 403 Forbidden
+    with the cause NamespaceTerminating (the NamespaceLifecycle admission plugin's answer)."""
+    if not isinstance(exc, errors.Forbidden):
+        return False
+    return any(c.get("reason") == "NamespaceTerminating" for c in exc.causes) or (
+        "because it is being terminated" in exc.message
+    )
 
 
 class EventRecorder:

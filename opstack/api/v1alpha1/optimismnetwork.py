@@ -160,6 +160,18 @@ class ContractAddresses(L1Addresses):
     cache_timeout: Duration = Field(
         default="24h", description="How long discovered addresses are trusted before they are read again."
     )
+    registry_override: ConfigMapKeySelector | None = Field(
+        default=None,
+        description="A ConfigMap key holding newer superchain-registry data, which you keep current; used by "
+        "superchain-registry and auto discovery on top of the snapshot shipped with the operator. The value "
+        'is a JSON object in the shape of that snapshot: {"source": {"repository": ..., "commit": ..., '
+        '"date": ...}, "superchains": {"sepolia": {"l1ChainId": 11155111, "superchainConfig": "0x..", '
+        '"protocolVersions": "0x.."}}, "chains": {"op-sepolia": {"chainId": 11155420, "l1ChainId": '
+        '11155111, "superchain": "sepolia", "batchInbox": "0x..", "addresses": {"SystemConfigProxy": '
+        '"0x..", "OptimismPortalProxy": "0x..", ...}, "roles": {"UnsafeBlockSigner": "0x.."}}}}. '
+        "source and superchains may be omitted (the snapshot's are kept); each chain given replaces the "
+        "snapshot's chain of that name as a whole. A change to the ConfigMap is picked up at once.",
+    )
 
 
 class LoggingSpec(ApiModel):
@@ -369,6 +381,13 @@ class DiscoveredContracts(L1Addresses):
         description="When the addresses were discovered (RFC 3339).",
         json_schema_extra={"format": "date-time"},
     )
+    inputs_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")] | None = Field(
+        default=None,
+        description="Hash of what the discovery depended on (method, chain ids, network name, the addresses "
+        "given, the registry override's content; never a URL). While it matches the spec and "
+        "discoveredAt + cacheTimeout lies ahead, the addresses are reused without reading L1, also after "
+        "an operator restart.",
+    )
 
 
 class NetworkInfo(ApiModel):
@@ -386,6 +405,16 @@ class NetworkInfo(ApiModel):
     )
     block_time: int | None = Field(default=None, ge=0, description="L2 block time in seconds.")
     unsafe_block_signer: Address | None = Field(default=None, description="The chain's unsafe block signer.")
+    op_node_network: Annotated[str, StringConstraints(max_length=63)] | None = Field(
+        default=None,
+        description="For a superchain-registry chain whose rollup config is built into the binaries: the "
+        "name op-node (and op-challenger) take as --network. Unset for a custom chain.",
+    )
+    op_geth_network: Annotated[str, StringConstraints(max_length=63)] | None = Field(
+        default=None,
+        description="For a superchain-registry chain whose genesis is built into the binaries: the name "
+        "op-geth takes as --op-network. Unset for a custom chain.",
+    )
 
 
 class OptimismNetworkStatus(ApiModel):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from web3 import Web3
 
 from opstack.api.v1alpha1 import OP_NODE
 from opstack.controllers.optimismnetwork import FINALIZER, NETWORK, Settings, setup
@@ -645,6 +646,8 @@ def test_no_discovery_call_within_cache_timeout_even_across_a_restart_and_one_af
     first = rpc_count(*DISCOVERY_METHODS) - before
     assert first > 0
     discovered_at = obj["status"]["networkInfo"]["discoveredContracts"]["discoveredAt"]
+    inputs_hash = obj["status"]["networkInfo"]["discoveredContracts"]["inputsHash"]
+    assert "[inputs" not in condition(obj, "ContractsDiscovered")["message"]  # type: ignore[index]
 
     # Periodic L1 checks, a change outside the discovery inputs, and an operator restart: no discovery call.
     start = rpc_count(*DISCOVERY_METHODS)
@@ -669,6 +672,7 @@ def test_no_discovery_call_within_cache_timeout_even_across_a_restart_and_one_af
         "generation 3",
     )
     assert condition(obj, "Ready")["status"] == "True"  # type: ignore[index]
+    assert obj["status"]["networkInfo"]["discoveredContracts"]["inputsHash"] != inputs_hash
     time.sleep(2 * SETTINGS.l1_check_interval)
     assert rpc_count(*DISCOVERY_METHODS) - start == first, (
         "one discovery (same calls as the first) after the change"
@@ -738,6 +742,79 @@ def test_op_sepolia_by_name_gives_the_facts_addresses_without_discovery_calls(
     assert "--network=op-sepolia" in valid and "--op-network=op-sepolia" in valid
     info = obj["status"]["networkInfo"]
     assert "rollupConfigMap" not in info and info["blockTime"] == chain["block_time_s"]
+    assert (info["opNodeNetwork"], info["opGethNetwork"]) == ("op-sepolia", "op-sepolia")
+
+
+def registry_override(system_config: str) -> str:
+    """User-kept registry data: the shipped snapshot's op-sepolia entry with another SystemConfigProxy."""
+    snapshot = json.loads((ROOT / "opstack" / "chain" / "data" / "superchain-registry.json").read_text())
+    chain = snapshot["chains"]["op-sepolia"]
+    chain["addresses"]["SystemConfigProxy"] = system_config
+    source = {"repository": "example/registry-copy", "commit": "0123abcd", "date": "2030-01-01"}
+    return json.dumps({"source": source, "chains": {"op-sepolia": chain}})
+
+
+def test_a_registry_override_config_map_changes_the_discovered_addresses_and_is_validated(
+    operator: Operator, client: Client, namespace: str, anvil: Callable[..., Anvil]
+) -> None:
+    sepolia_l1 = anvil(chain_id=11155111)
+    first, second = "0x" + "1a" * 20, "0x" + "2b" * 20
+    client.create(config_map("registry", namespace, {"registry.json": registry_override(first)}))
+    ref = {"name": "registry", "key": "registry.json"}
+    body = network(
+        "op-sepolia",
+        namespace,
+        sepolia_l1.url,
+        {"discoveryMethod": "auto", "registryOverride": ref, "cacheTimeout": "1h"},
+        networkName="op-sepolia",
+        chainID=11155420,
+        l1ChainID=11155111,
+        rollupConfig=None,
+        l2Genesis=None,
+    )
+    client.create(body)
+    obj = wait_condition(client, namespace, "op-sepolia", "Ready", "True")
+    found = obj["status"]["networkInfo"]["discoveredContracts"]
+    assert found["discoveryMethod"] == "superchain-registry"  # auto: the (overridden) registry knows it
+    assert found["systemConfigAddr"] == Web3.to_checksum_address(first)
+    assert "example/registry-copy@0123abcd" in found["source"] and "user-supplied" in found["source"]
+    hash_before = found["inputsHash"]
+
+    # The user updates the ConfigMap: the watch brings the network back and discovery runs again at once,
+    # well within cacheTimeout.
+    client.patch(CM, "registry", {"data": {"registry.json": registry_override(second)}}, namespace)
+    obj = wait_for(
+        lambda: (
+            (o := get(client, namespace, "op-sepolia"))["status"]["networkInfo"]["discoveredContracts"][
+                "systemConfigAddr"
+            ]
+            == Web3.to_checksum_address(second)
+            and o
+        ),
+        15,
+        "the overridden SystemConfig address",
+    )
+    assert obj["status"]["networkInfo"]["discoveredContracts"]["inputsHash"] != hash_before
+
+    # An invalid override: its own reason, the JSON path and the fix; the published addresses stay.
+    client.patch(CM, "registry", {"data": {"registry.json": registry_override("0x1234")}}, namespace)
+    obj = wait_condition(
+        client, namespace, "op-sepolia", "ConfigurationValid", "False", "RegistryOverrideInvalid"
+    )
+    message = condition(obj, "ConfigurationValid")["message"]  # type: ignore[index]
+    assert "spec.contractAddresses.registryOverride (ConfigMap registry, key registry.json)" in message
+    assert "chains.op-sepolia.addresses.SystemConfigProxy" in message and "fix the JSON" in message
+    assert condition(obj, "ContractsDiscovered")["reason"] == "WaitingForConfiguration"  # type: ignore[index]
+    assert obj["status"]["networkInfo"]["discoveredContracts"]["systemConfigAddr"] == (
+        Web3.to_checksum_address(second)
+    )
+    wait_event(client, namespace, "op-sepolia", "RegistryOverrideInvalid")
+
+    client.patch(CM, "registry", {"data": {"registry.json": registry_override(first)}}, namespace)
+    obj = wait_condition(client, namespace, "op-sepolia", "Ready", "True")
+    assert obj["status"]["networkInfo"]["discoveredContracts"]["systemConfigAddr"] == (
+        Web3.to_checksum_address(first)
+    )
 
 
 # --- deletion ----------------------------------------------------------------------------------------------

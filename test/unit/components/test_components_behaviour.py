@@ -13,6 +13,7 @@ from opstack.api.v1alpha1 import (
     OpNodeSpec,
     OpProposerSpec,
     OptimismNetworkSpec,
+    OptimismNetworkStatus,
 )
 from opstack.components import opgeth
 from opstack.components.batcher import BatcherInputs, batcher_container
@@ -213,3 +214,14 @@ def test_challenger_custom_chain_mounts_configs_and_refuses_super_types() -> Non
         challenger_container(
             OpChallengerSpec.model_validate(obj), devnet_network(), ChallengerInputs("a", "b"), "c"
         )
+
+
+def test_registry_chain_recognised_by_the_network_controller_uses_built_in_configuration() -> None:
+    """A network named by chain id or alias only: the network controller's status verdict decides."""
+    spec = {k: v for k, v in sample("optimismnetwork_devnet")["spec"].items() if k != "networkName"}
+    parsed = OptimismNetworkSpec.model_validate(spec | {"chainID": 11155420})
+    status = OptimismNetworkStatus.model_validate(
+        {"networkInfo": {"opNodeNetwork": "op-sepolia", "opGethNetwork": "op-sepolia"}}
+    )
+    net = resolve_network("sep", parsed, status)
+    assert net.registry_network == "op-sepolia" and net.rollup_config is None and net.genesis is None

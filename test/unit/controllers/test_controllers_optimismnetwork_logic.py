@@ -11,6 +11,7 @@ import copy
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -41,6 +42,17 @@ from opstack.runtime.reconcile import Request
 CM = GVK("", "v1", "ConfigMap")
 SECRET = GVK("", "v1", "Secret")
 SEPOLIA = {"networkName": "op-sepolia", "chainID": 11155420, "l1ChainID": 11155111}
+
+
+def override_text(system_config: str) -> str:
+    """Registry override data: the snapshot's op-sepolia entry with another SystemConfigProxy."""
+    snapshot = json.loads(
+        resources.files("opstack.chain").joinpath("data", "superchain-registry.json").read_text()
+    )
+    chain = copy.deepcopy(snapshot["chains"]["op-sepolia"])
+    chain["addresses"]["SystemConfigProxy"] = system_config
+    return json.dumps({"source": {"commit": "abc123", "date": "2030-01-01"}, "chains": {"op-sepolia": chain}})
+
 
 # --- pure helpers ----------------------------------------------------------------------------------------
 
@@ -77,7 +89,7 @@ def test_network_ref_index_defaults_to_the_components_namespace() -> None:
 
 
 def test_references_lists_config_maps_and_secrets() -> None:
-    obj = {
+    obj: dict[str, Any] = {
         "metadata": {"name": "n", "namespace": "ns"},
         "spec": {
             "rollupConfig": {"configMapRef": {"name": "r", "key": "k"}},
@@ -87,6 +99,8 @@ def test_references_lists_config_maps_and_secrets() -> None:
         },
     }
     assert references(obj) == (["ns/r"], ["ns/s"])
+    obj["spec"]["contractAddresses"] = {"registryOverride": {"name": "registry", "key": "registry.json"}}
+    assert references(obj) == (["ns/r", "ns/registry"], ["ns/s"])
 
 
 def test_builtin_network_needs_a_registry_network_on_its_l1() -> None:
@@ -120,8 +134,29 @@ def test_discovery_hash_changes_with_the_inputs_only() -> None:
         "contractAddresses": {"discoveryMethod": "well-known", "batchInboxAddr": "0x" + "12" * 20},
     }
     assert discovery_inputs_hash(discovery_request(OptimismNetworkSpec.model_validate(given))) != h
-    assert inputs_hash_of({"message": f"found; trusted for 24h [inputs {h}]"}) == h
-    assert inputs_hash_of({"message": "no mark"}) is None and inputs_hash_of(None) is None
+    assert inputs_hash_of({"systemConfigAddr": "0x" + "12" * 20, "inputsHash": h}) == h
+    assert inputs_hash_of({"discoveredAt": "2025-01-01T00:00:00Z"}) is None and inputs_hash_of(None) is None
+
+
+def test_the_registry_override_is_an_input_where_the_registry_may_be_consulted() -> None:
+    spec = OptimismNetworkSpec.model_validate(
+        {**SEPOLIA, "l1RpcUrl": "http://a", "contractAddresses": {"discoveryMethod": "superchain-registry"}}
+    )
+    plain = discovery_inputs_hash(discovery_request(spec))
+    one = discovery_inputs_hash(discovery_request(spec, override_text("0x" + "11" * 20)))
+    two = discovery_inputs_hash(discovery_request(spec, override_text("0x" + "22" * 20)))
+    assert len({plain, one, two}) == 3
+    # system-config reads L1, never the registry: the override's content does not invalidate its cache.
+    by_contract = OptimismNetworkSpec.model_validate(
+        {
+            **SEPOLIA,
+            "l1RpcUrl": "http://a",
+            "contractAddresses": {"discoveryMethod": "auto", "systemConfigAddr": "0x" + "33" * 20},
+        }
+    )
+    assert discovery_inputs_hash(discovery_request(by_contract)) == discovery_inputs_hash(
+        discovery_request(by_contract, override_text("0x" + "11" * 20))
+    )
 
 
 def test_documents_are_read_for_their_chain_facts() -> None:
@@ -397,6 +432,10 @@ def test_secret_held_url_problems_and_no_leak() -> None:
     world.reconcile()
     c = cond(world.network, "ConfigurationValid")
     assert c["reason"] == "SecretValueInvalid" and "not a url" not in c["message"]
+    # Data that is not base64 at all (a hand-built object): the same reason and message.
+    world.cache.put(SECRET, {"metadata": {"name": "rpc", "namespace": "ns"}, "data": {"url": "no*base64!"}})
+    world.reconcile()
+    assert cond(world.network, "ConfigurationValid") == c
 
 
 def test_inline_documents_become_an_owned_config_map_applied_only_when_different() -> None:
@@ -444,3 +483,88 @@ def test_a_websocket_l1_is_not_probed_and_says_so() -> None:
     # Registry discovery needs no L1: the contracts are still known.
     assert cond(world.network, "ContractsDiscovered")["status"] == "True"
     assert world.network["status"]["phase"] == "Pending"
+
+
+def test_a_registry_override_config_map_changes_the_discovered_addresses() -> None:
+    ref = {"name": "registry", "key": "registry.json"}
+    world = World(
+        sepolia_spec(contractAddresses={"discoveryMethod": "superchain-registry", "registryOverride": ref})
+    )
+    world.reconcile()
+    world.reconcile()
+    c = cond(world.network, "ConfigurationValid")
+    assert (c["status"], c["reason"]) == ("False", "ConfigMapNotFound")
+    assert (
+        "spec.contractAddresses.registryOverride" in c["message"] and "ConfigMap ns/registry" in c["message"]
+    )
+    # Not the snapshot instead of the data the user named: discovery waits.
+    assert cond(world.network, "ContractsDiscovered")["reason"] == "WaitingForConfiguration"
+    assert "discoveredContracts" not in world.network["status"].get("networkInfo", {})
+
+    first = "0x" + "11" * 20
+    world.cache.put(
+        CM,
+        {
+            "metadata": {"name": "registry", "namespace": "ns"},
+            "data": {"registry.json": override_text(first)},
+        },
+    )
+    assert world.reconcile() == 1
+    assert cond(world.network, "Ready")["status"] == "True"
+    found = world.network["status"]["networkInfo"]["discoveredContracts"]
+    assert (
+        found["systemConfigAddr"] == first
+        and "abc123" in found["source"]
+        and "user-supplied" in found["source"]
+    )
+    assert found["inputsHash"] == discovery_inputs_hash(
+        discovery_request(OptimismNetworkSpec.model_validate(world.network["spec"]), override_text(first))
+    )
+    assert "[inputs" not in cond(world.network, "ContractsDiscovered")["message"]
+    assert world.reconcile() == 0  # cached: same inputs
+
+    # The user updates the ConfigMap: discovered again at once, within cacheTimeout.
+    second = "0x" + "22" * 20
+    world.cache.put(
+        CM,
+        {
+            "metadata": {"name": "registry", "namespace": "ns"},
+            "data": {"registry.json": override_text(second)},
+        },
+    )
+    world.clocks.advance(1)
+    assert world.reconcile() == 1
+    assert world.network["status"]["networkInfo"]["discoveredContracts"]["systemConfigAddr"] == second
+
+    # An invalid override: ConfigurationValid names the JSON path and the fix; the published addresses stay.
+    world.cache.put(
+        CM,
+        {
+            "metadata": {"name": "registry", "namespace": "ns"},
+            "data": {"registry.json": override_text("0x123")},
+        },
+    )
+    world.clocks.advance(1)
+    assert world.reconcile() == 1
+    c = cond(world.network, "ConfigurationValid")
+    assert (c["status"], c["reason"]) == ("False", "RegistryOverrideInvalid")
+    assert "chains.op-sepolia.addresses.SystemConfigProxy" in c["message"] and "fix the JSON" in c["message"]
+    assert ("Warning", "RegistryOverrideInvalid", c["message"]) in world.recorder.events
+    assert cond(world.network, "ContractsDiscovered")["status"] == "Unknown"
+    assert world.network["status"]["networkInfo"]["discoveredContracts"]["systemConfigAddr"] == second
+
+
+def test_registry_networks_publish_their_builtin_network_names() -> None:
+    world = World(sepolia_spec())
+    world.reconcile()
+    world.reconcile()
+    info = world.network["status"]["networkInfo"]
+    assert (info["opNodeNetwork"], info["opGethNetwork"]) == ("op-sepolia", "op-sepolia")
+    rollup = json.dumps({"l2_chain_id": 11155420, "l1_chain_id": 11155111, "block_time": 2})
+    custom = World(sepolia_spec(rollupConfig={"inline": rollup}))
+    custom.reconcile()
+    custom.reconcile()
+    info = custom.network["status"]["networkInfo"]
+    assert (
+        "opNodeNetwork" not in info and info["opGethNetwork"] == "op-sepolia"
+    )  # the genesis is still built in
