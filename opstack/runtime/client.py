@@ -17,6 +17,7 @@ Invariants:
 - Every request is counted in `rest_client_requests_total{code,method,host}` (code `<error>` when
   there was no answer) and timed in `rest_client_request_duration_seconds{verb,host}` (for a watch:
   until the response headers).
+- With a `write_fence` set, no write (any method but GET) leaves the process unless the fence lets it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urlencode, urlparse
@@ -135,6 +136,9 @@ class Client:
         self._discovery_lock = threading.Lock()
         self._resources: dict[GVK, ResourceInfo] = {}
         self._discovered_at: dict[tuple[str, str], float] = {}
+        # Called with (method, path) before every write; raises to refuse it (the manager fences the writes
+        # of a leader-elected process with its Lease: see Manager and LeaderElector.holds_lease).
+        self.write_fence: Callable[[str, str], None] | None = None
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -490,6 +494,8 @@ class Client:
     ) -> Any:
         """Sends one request (retrying 429 + Retry-After); returns the body bytes, or with
         `stream=True` the open urllib3 response. Raises typed errors."""
+        if method != "GET" and self.write_fence is not None:
+            self.write_fence(method, path)
         url = self.host + path + (("?" + urlencode(query)) if query else "")
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         for attempt in range(self.max_retries + 1):

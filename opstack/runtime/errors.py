@@ -153,6 +153,14 @@ class TransportError(ApiError):
     default_status = 0
 
 
+class LeadershipLost(ApiError):
+    """A write refused by the client itself: this process no longer holds its leader Lease (its last
+    renewal is older than the renew deadline, e.g. after the process was stopped), so another replica may
+    lead already. Never sent to the API server."""
+
+    default_status = 0
+
+
 class NoKindMatch(ApiError):
     """The API server does not serve this group/version/kind (yet): e.g. a CRD not installed.
 

@@ -18,6 +18,10 @@ Invariants:
   released: holder cleared and leaseDurationSeconds 1, so a candidate can take over at once.
 - Validation as client-go: lease_duration > renew_deadline > jitter_factor * retry_period, all > 0.
 - `leader_election_master_status{name}` is 1 exactly while this process leads.
+- `holds_lease()` is true only while leading AND the last successful renewal is younger than the renew
+  deadline by the local monotonic clock, which keeps running while the process is stopped (SIGSTOP, a VM
+  pause): a leader that wakes up after its lease could have expired knows it at once, before the renew
+  thread has had a chance to notice. The manager fences every write of its client with it.
 
 Choices that differ from client-go / controller-runtime (see docs/runtime.md):
 - `release_on_cancel` defaults to True (controller-runtime's LeaderElectionReleaseOnCancel defaults to false):
@@ -151,6 +155,10 @@ class LeaderElector:
     def is_leader(self) -> bool:
         return self._leading
 
+    def holds_lease(self) -> bool:
+        """Leading, and renewed within the renew deadline (local monotonic clock): safe to write."""
+        return self._leading and not self.lost and self._now() - self._last_renew < self.config.renew_deadline
+
     def stop(self) -> None:
         """Stop campaigning/renewing; `run()` releases the Lease (if configured) and returns."""
         self._stop.set()
@@ -167,6 +175,7 @@ class LeaderElector:
         try:
             if not self._acquire():
                 return
+            self._last_renew = self._now()  # before leading: holds_lease() must be true from the start
             self._leading = True
             self._status.set(1)
             log.info("became leader", lease=self._lease_ref(), identity=self.identity)

@@ -20,7 +20,10 @@ at once.
 Lost leadership (renewals failed for `renew_deadline`): controllers stop taking work at once (no grace
 period: another replica may already be leading), `start()` raises `LeaderElectionLost` at once, without
 stopping the cache or servers, and `run()` exits the process with status 1 (`os._exit`), because a reconcile
-still running on a thread cannot be killed. A caller of `start()` must exit the process too.
+still running on a thread cannot be killed. A caller of `start()` must exit the process too. Until it has
+exited, the client's write fence refuses every write but the elector's own Lease requests as soon as the
+last renewal is older than the renew deadline (`errors.LeadershipLost`), so a reconcile that was in flight,
+or a process resumed after being stopped for longer than its lease, cannot write in another leader's term.
 
 A runnable or controller that fails to start (e.g. its cache never syncs) stops the manager; `start()`
 raises `ManagerError` and `run()` returns 1.
@@ -44,6 +47,7 @@ from typing import Any, Protocol, runtime_checkable
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from opstack.runtime import errors
 from opstack.runtime.cache import Cache
 from opstack.runtime.client import Client
 from opstack.runtime.controller import Controller
@@ -287,12 +291,25 @@ class Manager:
                 on_started_leading=self._on_started_leading,
                 on_stopped_leading=self._on_stopped_leading,
             )
+            self.client.write_fence = self._fence_writes
             self._elector_thread = threading.Thread(
                 target=self._elector.run, name="leader-election", daemon=True
             )
             self._elector_thread.start()
         while not self._stop.wait(0.5):
             pass
+
+    def _fence_writes(self, method: str, path: str) -> None:
+        """Refuse a write unless this process holds its Lease; the elector's own Lease requests pass (they
+        are how it campaigns, renews and releases)."""
+        elector, config = self._elector, self._le_config
+        if elector is None or config is None or elector.holds_lease():
+            return
+        if path.startswith(f"/apis/coordination.k8s.io/v1/namespaces/{config.namespace}/leases"):
+            return
+        raise errors.LeadershipLost(
+            f"{method} {path}: refused, this process no longer holds the leader Lease {config.name}"
+        )
 
     def stop(self) -> None:
         """Begin a graceful stop; `start()` returns once it is done."""

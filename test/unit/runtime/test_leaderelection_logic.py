@@ -226,3 +226,40 @@ def test_leader_gives_up_within_the_renew_deadline_even_if_a_request_hangs(mode:
     assert took <= cfg.renew_deadline + 0.3, took  # never later than the deadline after the last success
     store.release_hang.set()
     t.join(5)
+
+
+def test_holds_lease_only_while_renewals_are_younger_than_the_renew_deadline() -> None:
+    """A leader stopped (SIGSTOP) past its renew deadline knows on waking, before its renew thread runs."""
+    store, clock = LeaseStore(), Clock()
+    a = elector(store, clock, "a")
+    assert not a.holds_lease(), "not leading yet"
+    assert a._try_acquire_or_renew()
+    a._leading = True
+    a._last_renew = clock.t
+    assert a.holds_lease()
+    clock.t += a.config.renew_deadline - 0.01
+    assert a.holds_lease()
+    clock.t += 0.02  # the monotonic clock ran on while the process was stopped
+    assert not a.holds_lease()
+
+
+def test_manager_fence_refuses_writes_without_the_lease_but_lets_lease_requests_through() -> None:
+    from opstack.runtime.manager import Manager
+
+    class NoClient:
+        host = "https://127.0.0.1:1"
+
+    mgr = Manager(
+        NoClient(),  # type: ignore[arg-type]
+        cache=object(),  # type: ignore[arg-type]
+        leader_election=True,
+        leader_election_id="lock",
+        leader_election_namespace="ns",
+    )
+    store, clock = LeaseStore(), Clock()
+    mgr._elector = elector(store, clock, "a")
+    with pytest.raises(errors.LeadershipLost, match="no longer holds the leader Lease lock"):
+        mgr._fence_writes("PATCH", "/apis/apps/v1/namespaces/x/statefulsets/y")
+    mgr._fence_writes("PUT", "/apis/coordination.k8s.io/v1/namespaces/ns/leases/lock")  # campaigning
+    mgr._elector._leading, mgr._elector._last_renew = True, clock.t
+    mgr._fence_writes("PATCH", "/apis/apps/v1/namespaces/x/statefulsets/y")  # holds it: allowed
