@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opstack.controllers.rbac import ALL, EVENTS, READ, Rule, declare, own_kind
+from opstack.controllers.rbac import APPLIED, CACHED, EVENTS, Rule, declare, own_kind
 
 RULES = declare(
     "opbatcher",
@@ -11,14 +11,14 @@ RULES = declare(
     Rule.of(
         "optimism.optimism.io",
         ("optimismnetworks", "opnodes", "opbatchers", "opproposers", "opchallengers"),
-        READ,
+        CACHED,
     ),
-    Rule.of("", "configmaps", READ),
+    Rule.of("", "configmaps", CACHED),
     # The workload (one replica, Recreate) and its RPC/metrics service.
-    Rule.of("apps", "deployments", ALL),
-    Rule.of("", "services", ALL),
+    Rule.of("apps", "deployments", APPLIED),
+    Rule.of("", "services", APPLIED),
     # The key Secret is read (format check, address derivation) and watched; never written.
-    Rule.of("", "secrets", READ),
-    Rule.of("", "pods", READ),
+    Rule.of("", "secrets", CACHED),
+    Rule.of("", "pods", CACHED),
     *EVENTS,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opstack.controllers.rbac import ALL, EVENTS, READ, Rule, declare, own_kind
+from opstack.controllers.rbac import APPLIED, CACHED, EVENTS, Rule, declare, own_kind
 
 RULES = declare(
     "opchallenger",
@@ -11,15 +11,14 @@ RULES = declare(
     Rule.of(
         "optimism.optimism.io",
         ("optimismnetworks", "opnodes", "opbatchers", "opproposers", "opchallengers"),
-        READ,
+        CACHED,
     ),
     # Rollup config and genesis of custom chains are mounted from the network's ConfigMaps.
-    Rule.of("", "configmaps", READ),
+    Rule.of("", "configmaps", CACHED),
     # The workload (a StatefulSet with a data volume) and its metrics service.
-    Rule.of("apps", "statefulsets", ALL),
-    Rule.of("", "services", ALL),
-    Rule.of("", "secrets", READ),
-    Rule.of("", "pods", READ),
-    Rule.of("", "persistentvolumeclaims", (*READ, "update", "patch")),
+    Rule.of("apps", "statefulsets", APPLIED),
+    Rule.of("", "services", APPLIED),
+    Rule.of("", "secrets", CACHED),
+    Rule.of("", "pods", CACHED),
     *EVENTS,
 )

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from opstack.controllers.rbac import EVENTS, READ, WRITE, Rule, declare, own_kind
+from opstack.controllers.rbac import APPLIED, CACHED, EVENTS, Rule, declare, own_kind
 
 RULES = declare(
     "optimismnetwork",
     *own_kind("optimismnetworks"),
+    # Its finalizer, added and removed with a metadata patch.
+    Rule.of("optimism.optimism.io", "optimismnetworks", ("patch",)),
     # The finalizer keeps a network that components still reference; it lists them to name them.
-    Rule.of("optimism.optimism.io", ("opnodes", "opbatchers", "opproposers", "opchallengers"), READ),
+    Rule.of("optimism.optimism.io", ("opnodes", "opbatchers", "opproposers", "opchallengers"), CACHED),
     # Rollup config and genesis: inline -> a ConfigMap the network owns; configMapRef -> read and watched.
-    Rule.of("", "configmaps", READ + WRITE),
+    Rule.of("", "configmaps", APPLIED),
     # l1RpcUrlSecretRef / l1BeaconUrlSecretRef: read only.
-    Rule.of("", "secrets", READ),
+    Rule.of("", "secrets", CACHED),
     *EVENTS,
 )

@@ -22,6 +22,11 @@ READ = ("get", "list", "watch")
 WRITE = ("create", "update", "patch", "delete")
 ALL = READ + WRITE
 EVENT_VERBS = ("create", "patch")
+# Reads served by the informer cache: a list, then a watch; no GET reaches the API server.
+CACHED = ("list", "watch")
+# Children kept by server-side apply: an apply is a PATCH, and one that creates the object is also
+# authorized as `create`; `delete` for children no longer wanted. Never `update`: nothing PUTs them.
+APPLIED = (*CACHED, "create", "patch", "delete")
 
 _VERB_ORDER = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 
@@ -113,22 +118,24 @@ def merge(rules: Iterable[Rule]) -> list[Rule]:
 # What the manager itself needs in its own namespace, whatever controllers run: the leader-election Lease
 # (coordination.k8s.io/v1) and Events about it.
 LEADER_ELECTION_RULES = (
-    Rule.of("coordination.k8s.io", "leases", ALL),
+    # get/update the Lease, create it once; list+watch while waiting for it (the elector never deletes it).
+    Rule.of("coordination.k8s.io", "leases", ("get", "list", "watch", "create", "update")),
     Rule.of("", "events", EVENT_VERBS),
 )
 
 
 def own_kind(plural: str) -> tuple[Rule, ...]:
-    """What every controller needs on the kind it reconciles: read and update it (finalizers, via patch),
-    write its status subresource, and set blockOwnerDeletion on children (the finalizers subresource)."""
+    """What every controller needs on the kind it reconciles: read it from the cache, write its status
+    subresource (a PUT with resourceVersion), and set blockOwnerDeletion on children (the finalizers
+    subresource, which OwnerReferencesPermissionEnforcement checks). A controller that keeps a finalizer adds
+    `patch` on its kind itself. The least-privilege test (test/integration/ship/test_rbac.py) checks these
+    against the API server's audit log."""
     return (
-        Rule.of("optimism.optimism.io", plural, ("get", "list", "watch", "update", "patch")),
-        Rule.of("optimism.optimism.io", f"{plural}/status", ("get", "update", "patch")),
+        Rule.of("optimism.optimism.io", plural, CACHED),
+        Rule.of("optimism.optimism.io", f"{plural}/status", ("update",)),
         Rule.of("optimism.optimism.io", f"{plural}/finalizers", ("update",)),
     )
 
 
-EVENTS = (
-    Rule.of("", "events", EVENT_VERBS),
-    Rule.of("events.k8s.io", "events", EVENT_VERBS),
-)
+# The Event recorder writes core/v1 Events (create; patch when it aggregates a repeat).
+EVENTS = (Rule.of("", "events", EVENT_VERBS),)

@@ -39,6 +39,7 @@ from opstack.runtime.gvk import GVK
 from opstack.runtime.logging import configure_logging
 from opstack.runtime.manager import Manager
 from opstack.runtime.metrics import REGISTRY
+from opstack.testing import audit
 from opstack.testing.anvil import Anvil
 from opstack.testing.crds import install_crds
 from opstack.testing.envtest import ControlPlane
@@ -119,19 +120,7 @@ def wait_condition(
 
 
 def audit_writes(plane: ControlPlane, namespace: str, resources: tuple[str, ...]) -> int:
-    count = 0
-    with open(plane.audit_log) as log:
-        for line in log:
-            entry = json.loads(line)
-            ref = entry.get("objectRef") or {}
-            if (
-                entry.get("stage") == "ResponseComplete"
-                and entry.get("verb") in ("create", "update", "patch", "delete")
-                and ref.get("resource") in resources
-                and ref.get("namespace") == namespace
-            ):
-                count += 1
-    return count
+    return len(audit.writes(plane.audit_log, namespace=namespace, resources=resources))
 
 
 def events_for(client: Client, namespace: str, name: str) -> list[dict[str, Any]]:

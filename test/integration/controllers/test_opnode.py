@@ -34,6 +34,7 @@ from opstack.runtime.client import Client
 from opstack.runtime.gvk import GVK
 from opstack.runtime.manager import Manager
 from opstack.runtime.metrics import REGISTRY
+from opstack.testing import audit
 from opstack.testing.anvil import Anvil
 from opstack.testing.crds import install_crds
 from opstack.testing.envtest import KWOK_NODE, ControlPlane
@@ -146,35 +147,16 @@ def wait_event(client: Client, ns: str, name: str, reason: str) -> dict[str, Any
 
 def operator_writes(plane: ControlPlane, namespace: str) -> list[str]:
     """Writes the operator's user made in `namespace` (as the API server's audit log saw them)."""
-    out = []
-    with open(plane.audit_log) as log:
-        for line in log:
-            entry = json.loads(line)
-            ref = entry.get("objectRef") or {}
-            if (
-                entry.get("stage") == "ResponseComplete"
-                and (entry.get("user") or {}).get("username") == OPERATOR_USER
-                and entry.get("verb") in WRITE_VERBS
-                and ref.get("namespace") == namespace
-                and ref.get("resource") != "events"
-            ):
-                out.append(
-                    f"{entry['verb']} {ref.get('resource')}/{ref.get('name')} {ref.get('subresource', '')}"
-                )
-    return out
+    return [
+        f"{e['verb']} {e['objectRef'].get('resource')}/{e['objectRef'].get('name')} "
+        f"{e['objectRef'].get('subresource', '')}"
+        for e in audit.writes(plane.audit_log, namespace=namespace, users=[OPERATOR_USER])
+        if e["objectRef"].get("resource") != "events"
+    ]
 
 
 def audit_sentinel(plane: ControlPlane, client: Client, namespace: str) -> None:
-    """A write of ours, waited for in the audit log: every earlier request is in the log too."""
-    name = f"sentinel-{uuid.uuid4().hex[:8]}"
-    client.create(
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}}
-    )
-
-    def logged() -> bool:
-        return name in plane.audit_log.read_text()
-
-    wait_for(logged, 10, "the sentinel in the audit log")
+    audit.sentinel(plane.audit_log, client, namespace)
 
 
 def reconciles() -> float:

@@ -29,6 +29,7 @@ from opstack.runtime.client import Client
 from opstack.runtime.gvk import GVK
 from opstack.runtime.manager import Manager
 from opstack.runtime.metrics import REGISTRY
+from opstack.testing import audit
 from opstack.testing.anvil import Anvil
 from opstack.testing.crds import install_crds
 from opstack.testing.envtest import ControlPlane, free_port
@@ -83,23 +84,11 @@ def condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
 def audit_writes(
     plane: ControlPlane, namespace: str, resource: str, name: str | None = None, user: str | None = None
 ) -> int:
-    """Write requests (create/update/patch/delete) on `resource` in `namespace` seen by the API server
-    (made by `user`, when given)."""
-    count = 0
-    with open(plane.audit_log) as log:
-        for line in log:
-            entry = json.loads(line)
-            ref = entry.get("objectRef") or {}
-            if (
-                entry.get("stage") == "ResponseComplete"
-                and entry.get("verb") in ("create", "update", "patch", "delete")
-                and ref.get("resource") == resource
-                and ref.get("namespace") == namespace
-                and (name is None or ref.get("name") == name)
-                and (user is None or (entry.get("user") or {}).get("username") == user)
-            ):
-                count += 1
-    return count
+    """Write requests on `resource` in `namespace` seen by the API server (made by `user`, when given)."""
+    users = [user] if user is not None else None
+    return len(
+        audit.writes(plane.audit_log, namespace=namespace, resources=[resource], name=name, users=users)
+    )
 
 
 class Operator:

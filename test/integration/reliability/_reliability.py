@@ -34,6 +34,7 @@ from opstack.api.v1alpha1 import OP_NODE, OPTIMISM_NETWORK
 from opstack.runtime import errors
 from opstack.runtime.client import Client
 from opstack.runtime.gvk import GVK
+from opstack.testing import audit
 from opstack.testing.envtest import ControlPlane, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -464,27 +465,12 @@ def scan_logs(op: OperatorProcess, allow: Iterable[str] = ()) -> LogScan:
 
 
 def audit_entries(plane: ControlPlane, users: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
-    wanted = set(users) if users is not None else None
-    with open(plane.audit_log) as log:
-        for raw in log:
-            try:
-                entry = json.loads(raw)
-            except ValueError:
-                continue  # a line cut by a SIGKILLed API server
-            if entry.get("stage") != "ResponseComplete":
-                continue
-            user = (entry.get("user") or {}).get("username")
-            if wanted is None or user in wanted:
-                yield entry
+    return audit.entries(plane.audit_log, users)
 
 
 def audit_sentinel(plane: ControlPlane, client: Client, namespace: str) -> None:
     """Write something and wait until the audit log has it: every earlier request is in the log too."""
-    name = f"sentinel-{uuid.uuid4().hex[:8]}"
-    client.create(
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}}
-    )
-    wait_for(lambda: name in plane.audit_log.read_text(errors="replace"), 15, "the sentinel in the audit log")
+    audit.sentinel(plane.audit_log, client, namespace)
 
 
 def is_write(entry: dict[str, Any]) -> bool:

@@ -3,6 +3,7 @@ and the API server stopped for 20 s and started again."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -59,9 +60,12 @@ def test_random_connection_resets_lose_nothing_and_duplicate_nothing(
             deleted: set[str] = set()
             rng = random.Random(7)
 
-            def churn(worker: int) -> None:
+            steps = itertools.count()
+
+            def churn(worker: int, count: int) -> None:
                 mine = names[worker::2]
-                for step in range(300):
+                for _ in range(count):
+                    step = next(steps)
                     name = rng.choice(mine)
                     key = f"{namespace}/{name}"
                     payload = (big if name in bigs else small) + str(step)
@@ -76,11 +80,20 @@ def test_random_connection_resets_lose_nothing_and_duplicate_nothing(
                     if step % 100 == 50:
                         proxy.reset_all()
 
-            threads = [threading.Thread(target=churn, args=(w,)) for w in range(2)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            def faults_enough() -> bool:
+                s = informer.stats
+                return proxy.stats.resets >= 5 and s.watch_breaks >= 3 and s.mid_line_breaks >= 1
+
+            # Churn in rounds until the faults this test is about have happened (how many bytes flow before
+            # a cut depends on the machine's load), at most 8 rounds.
+            for _ in range(8):
+                threads = [threading.Thread(target=churn, args=(w, 150)) for w in range(2)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                if faults_enough():
+                    break
             proxy.set_faults(None)  # let the last watch converge without new faults
 
             fresh, _ = writer.list_all(CM, namespace)
