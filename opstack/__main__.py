@@ -77,7 +77,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--max-concurrent-reconciles",
         type=int,
         default=int(_env("max-concurrent-reconciles", "8")),
-        help="Workers per controller. Default 8 (bench/README.md: with 4 the API server idles between round trips).",
+        help="Workers per controller. Default 8 (see bench/README.md).",
     )
     p.add_argument(
         "--graceful-shutdown-timeout",
