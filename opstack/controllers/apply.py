@@ -11,6 +11,9 @@ Invariants:
   the hash covers the whole template the controller rendered. Volume claim templates are immutable and
   are not compared.
 - A child controlled by another owner is never applied over: `NameConflict` says who holds the name.
+- A child the API server refuses (422) is the user's input showing through (a spec the CRD admits can
+  render something Kubernetes refuses, e.g. a volume size of "-1"): `ChildRejected` carries the server's
+  message, bounded, for a condition; it is not an error to retry.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 import structlog
 
 from opstack.resources.meta import ANNOTATION_CONFIG_HASH, Owner, controlled_by
+from opstack.runtime import errors
 
 log = structlog.get_logger("opstack.controllers.apply")
 
@@ -28,10 +32,25 @@ log = structlog.get_logger("opstack.controllers.apply")
 class NameConflict(Exception):
     """The child's name is taken by an object this owner does not control."""
 
+    reason = "NameConflict"
+
     def __init__(self, kind: str, namespace: str, name: str, owner_kind: str) -> None:
         super().__init__(
             f"{kind} {namespace}/{name} exists and is not controlled by this {owner_kind}; "
             "delete or rename it"
+        )
+
+
+class ChildRejected(Exception):
+    """The API server refused a child rendered from the owner's spec (422)."""
+
+    reason = "ChildRejected"
+    MAX_DETAIL = 1024  # a condition message stays readable (and far below the CRD's 32768)
+
+    def __init__(self, kind: str, name: str, detail: str) -> None:
+        super().__init__(
+            f"the API server refused the {kind} {name} made from this spec: {detail[: self.MAX_DETAIL]}; "
+            "correct the spec field it comes from"
         )
 
 
@@ -76,14 +95,20 @@ class ChildApplier:
     def apply(
         self, owner: Owner, desired: dict[str, Any], live: Mapping[str, Any] | None
     ) -> Mapping[str, Any]:
-        """Returns the child as the API server has it; raises NameConflict for a child of someone else."""
+        """Returns the child as the API server has it; raises NameConflict for a child of someone else and
+        ChildRejected when the API server refuses the child."""
         meta = desired["metadata"]
         if live is not None:
             if not controlled_by(live, owner):
                 raise NameConflict(desired["kind"], meta["namespace"], meta["name"], owner.kind)
             if up_to_date(desired, live):
                 return live
-        applied: Mapping[str, Any] = self.client.apply(desired, field_manager=self.field_manager, force=True)
+        try:
+            applied: Mapping[str, Any] = self.client.apply(
+                desired, field_manager=self.field_manager, force=True
+            )
+        except errors.Invalid as exc:
+            raise ChildRejected(desired["kind"], meta["name"], exc.message) from None
         log.info(
             "applied",
             kind=desired["kind"],

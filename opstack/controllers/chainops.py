@@ -83,7 +83,7 @@ from opstack.components.common import (
 )
 from opstack.components.keys import KeyFormatError, address_of, parse_signing_key
 from opstack.components.opnode import node_urls
-from opstack.controllers.apply import ChildApplier
+from opstack.controllers.apply import ChildApplier, ChildRejected
 from opstack.controllers.conditions import (
     FALSE,
     TRUE,
@@ -1067,8 +1067,12 @@ class SigningComponentReconciler:
         service_live = self._cached(SERVICE, str(rendered.service["metadata"]["name"]), owner.namespace)
         if service_live is not None and not controlled_by(service_live, owner):
             return live, _name_conflict(SERVICE, service_live, owner)
-        applied = self._applier.apply(owner, rendered.workload, live)
-        self._applier.apply(owner, rendered.service, service_live)
+        try:
+            applied = self._applier.apply(owner, rendered.workload, live)
+            self._applier.apply(owner, rendered.service, service_live)
+        except ChildRejected as exc:
+            hint = "volume claims come from spec.storage.size, container resources from spec.resources"
+            return live, Condition(CONDITION_WORKLOAD_READY, FALSE, exc.reason, f"{exc} ({hint})")
         return applied, None
 
     def _workload_condition(self, live: Mapping[str, Any] | None, conditions: ConditionSet) -> Condition:

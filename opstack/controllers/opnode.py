@@ -84,7 +84,7 @@ from opstack.components.opnode import (
 )
 from opstack.components.versions import check_pair, node_images
 from opstack.controllers import opnode_rules  # noqa: F401  (the RBAC rules this controller needs)
-from opstack.controllers.apply import ChildApplier, NameConflict
+from opstack.controllers.apply import ChildApplier, ChildRejected, NameConflict
 from opstack.controllers.conditions import (
     FALSE,
     TRUE,
@@ -417,8 +417,23 @@ class OpNodeReconciler:
         self.now = now
         self.monotonic = monotonic
         self._rpc: dict[str, RpcRecord] = {}
+        self._peer_ids: dict[str, str] = {}  # sha256 of a P2P key -> its peer id
         self._lock = threading.Lock()
         self._applier = ChildApplier(client, FIELD_MANAGER)
+
+    def _peer_id(self, private_key: bytes) -> str:
+        """The P2P peer id of a key, remembered by the key's sha256: deriving it is pure-Python secp256k1
+        arithmetic (~1.6 ms), and every reconcile of the node needs it. Bounded: cleared past 10000 keys."""
+        digest = hashlib.sha256(private_key).hexdigest()
+        with self._lock:
+            known = self._peer_ids.get(digest)
+        if known is None:
+            known = keys.peer_id_of(private_key)
+            with self._lock:
+                if len(self._peer_ids) >= 10000:
+                    self._peer_ids.clear()
+                self._peer_ids[digest] = known
+        return known
 
     # -- mapping functions for watches
 
@@ -534,6 +549,10 @@ class OpNodeReconciler:
 
         replicas = int((node.get("spec") or {}).get("replicas", 1))
         sts, pods = self._workload(node)
+        if sts is None and ("StatefulSet", owner.name) in resolved.applied:
+            # Created by this reconcile, not in the cache yet: judge the workload by the API server's answer,
+            # so that the first status written is already the one the StatefulSet's watch event would bring.
+            sts = resolved.applied[("StatefulSet", owner.name)]
         workload, workload_phase = workload_condition(sts, pods, replicas)
         conditions.set(workload)
         conditions.set(summarize(conditions.to_list(), [*steps, CONDITION_WORKLOAD_READY], "the node runs"))
@@ -752,7 +771,7 @@ class OpNodeReconciler:
         if secrets.p2p is not None:
             p2p_field = "spec.opNode.p2p.privateKey" + ("" if secrets.p2p_generated else ".secretRef")
             raw = value_of(secrets.p2p, secrets.p2p_generated, p2p_field, keys.generate_p2p_key)
-            resolved.peer_id = keys.peer_id_of(check(keys.parse_p2p_key, raw, secrets.p2p, p2p_field))
+            resolved.peer_id = self._peer_id(check(keys.parse_p2p_key, raw, secrets.p2p, p2p_field))
         if secrets.sequencer_key is not None:
             seq_field = "spec.opNode.sequencer.signingKey"
             raw = value_of(secrets.sequencer_key, False, seq_field, keys.generate_signing_key)
@@ -777,13 +796,8 @@ class OpNodeReconciler:
         generate: Callable[[], str],
         facts: NetworkFacts | None,
     ) -> Mapping[str, Any] | None:
-        """Create a generated Secret once. The cache may lag behind an earlier create, so the API server is
-        asked first: key material, once made, is never replaced."""
-        try:
-            found: Mapping[str, Any] = self.client.get(SECRET, ref.name, owner.namespace)
-            return found
-        except errors.NotFound:
-            pass
+        """Create a generated Secret once. The cache may lag behind an earlier create, so a create is never a
+        replace: AlreadyExists returns the Secret the API server has (key material, once made, is kept)."""
         component = (
             "engine-jwt" if ref.key == JWT_SECRET_KEY else "p2p-key" if ref.key == P2P_SECRET_KEY else "key"
         )
@@ -940,7 +954,12 @@ class OpNodeReconciler:
         try:
             applied = self._applier.apply(owner, obj, current)
         except NameConflict as exc:
-            raise Blocked(Condition(CONDITION_CONFIGURATION_VALID, FALSE, "NameConflict", str(exc))) from None
+            raise Blocked(Condition(CONDITION_CONFIGURATION_VALID, FALSE, exc.reason, str(exc))) from None
+        except ChildRejected as exc:
+            hint = "volume claims come from spec.opGeth.storage.size, container resources from spec.resources"
+            raise Blocked(
+                Condition(CONDITION_CONFIGURATION_VALID, FALSE, exc.reason, f"{exc} ({hint})")
+            ) from None
         resolved.applied[(obj["kind"], name)] = applied
         return applied
 

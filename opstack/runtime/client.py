@@ -18,6 +18,9 @@ Invariants:
   there was no answer) and timed in `rest_client_request_duration_seconds{verb,host}` (for a watch:
   until the response headers).
 - With a `write_fence` set, no write (any method but GET) leaves the process unless the fence lets it.
+- A server-side apply body is read by the API server as YAML: it is JSON whose characters outside the Basic
+  Multilingual Plane are spelled as YAML escapes (`\\U0001f600`), never as JSON's surrogate pairs, which
+  YAML refuses ("invalid Unicode character escape code").
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import builtins
 import json
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -51,8 +55,30 @@ PATCH_CONTENT_TYPES: dict[str, str] = {
     "merge": "application/merge-patch+json",
     "json": "application/json-patch+json",
     "strategic": "application/strategic-merge-patch+json",
-    "apply": "application/apply-patch+yaml",  # JSON is YAML: the body is sent as JSON
+    "apply": "application/apply-patch+yaml",  # the body is JSON, made YAML-safe by apply_body
 }
+
+# One backslash escape of JSON text, a surrogate pair (its halves in groups 1 and 2) or any other; matched
+# left to right, so the text "\\ud83d" (an escaped backslash, then "ud83d") is never taken for one.
+_JSON_ESCAPE = re.compile(r"\\(?:u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|.)")
+
+
+def _yaml_escape(m: re.Match[str]) -> str:
+    high, low = m.group(1), m.group(2)
+    if high is None:
+        return m.group(0)
+    return f"\\U{0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00):08x}"
+
+
+def apply_body(obj: Any) -> bytes:
+    """`obj` as an apply-patch+yaml body: ASCII JSON, except that a character outside the BMP (an emoji in a
+    user's string) is a YAML escape: JSON spells it as a surrogate pair, which the API server's YAML decoder
+    refuses with a 400 (so the apply of any object holding one would fail forever)."""
+    text = json.dumps(obj, separators=(",", ":"))
+    if "\\ud" in text:
+        text = _JSON_ESCAPE.sub(_yaml_escape, text)
+    return text.encode()
+
 
 USER_AGENT = "opstack-operator/0.1.0 (python; opstack.runtime)"
 
@@ -497,7 +523,12 @@ class Client:
         if method != "GET" and self.write_fence is not None:
             self.write_fence(method, path)
         url = self.host + path + (("?" + urlencode(query)) if query else "")
-        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        if body is None:
+            payload = None
+        elif content_type == PATCH_CONTENT_TYPES["apply"]:
+            payload = apply_body(body)
+        else:
+            payload = json.dumps(body, separators=(",", ":")).encode()
         for attempt in range(self.max_retries + 1):
             self._limiter.acquire()
             headers = self._headers(content_type if payload is not None else None)

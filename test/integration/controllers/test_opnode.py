@@ -547,6 +547,41 @@ def test_missing_network_secret_and_malformed_key_are_reported_and_recover(
     assert client.get(STS, "broken", namespace)["spec"]["replicas"] == 0
 
 
+def test_a_spec_whose_statefulset_the_api_server_refuses_gets_a_condition_and_recovers(
+    client: Client, operator: Operator, namespace: str
+) -> None:
+    """A volume size of "-1" is a quantity (the schema admits it) that no volume claim can have: the
+    StatefulSet apply is refused (422), and that is a condition naming the field, not a reconcile error
+    (which never reached the status write: the object stayed without conditions)."""
+    devnet(client, namespace)
+    client.create(
+        {
+            "apiVersion": OPNODE.api_version,
+            "kind": "OpNode",
+            "metadata": {"name": "bad-volume", "namespace": namespace},
+            "spec": {
+                "optimismNetworkRef": {"name": "devnet"},
+                "nodeType": "replica",
+                "replicas": 0,
+                "opGeth": {"storage": {"size": "-1"}},
+            },
+        }
+    )
+    obj = wait_condition(client, namespace, "bad-volume", "ConfigurationValid", "False", "ChildRejected")
+    message = condition(obj, "ConfigurationValid")["message"]  # type: ignore[index]
+    assert "StatefulSet bad-volume" in message and "spec.opGeth.storage.size" in message, message
+    assert "must be greater than zero" in message, message
+    assert obj["status"]["phase"] == "Error"
+    assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
+    assert condition(obj, "Ready")["status"] == "False"  # type: ignore[index]
+    wait_event(client, namespace, "bad-volume", "ChildRejected")
+
+    client.patch(OPNODE, "bad-volume", {"spec": {"opGeth": {"storage": {"size": "20Gi"}}}}, namespace)
+    obj = wait_condition(client, namespace, "bad-volume", "ConfigurationValid", "True")
+    claim = client.get(STS, "bad-volume", namespace)["spec"]["volumeClaimTemplates"][0]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "20Gi"
+
+
 def test_node_rpc_reachable_and_unreachable(
     client: Client, operator: Operator, sepolia: Anvil, namespace: str, volumes: list[str]
 ) -> None:

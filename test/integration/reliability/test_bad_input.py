@@ -1,10 +1,16 @@
 """Bad input from hypothesis: OpNode and OptimismNetwork specs, valid and invalid (wrong types, values out of
 range, unknown enums, odd strings where URLs, names and addresses go). Each is either refused by the API
 server with a message naming a field, or accepted and reconciled to a status with conditions; no exception
-escapes a reconciler, and the operator keeps serving a well-formed OpNode created last."""
+escapes a reconciler, and the operator keeps serving a well-formed OpNode created last.
+
+The examples are drawn from a seed: `OPSTACK_BAD_INPUT_SEED=<n>` replays a run, otherwise a random one is
+chosen; the seed is printed and named in every assertion message."""
 
 from __future__ import annotations
 
+import json
+import os
+import random
 import time
 from typing import Any
 
@@ -14,6 +20,7 @@ from _reliability import (
     NETWORK,
     OPNODE,
     SCALE,
+    OperatorProcess,
     convergence,
     devnet_network,
     opnode,
@@ -21,13 +28,22 @@ from _reliability import (
     scan_logs,
     wait_for,
 )
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from opstack.runtime import errors
 from opstack.runtime.client import Client
 
 pytestmark = pytest.mark.integration
+
+SEED_ENV = "OPSTACK_BAD_INPUT_SEED"
+
+
+def bad_input_seed() -> int:
+    """The seed of this run: `OPSTACK_BAD_INPUT_SEED` when set, else a fresh random one."""
+    value = os.environ.get(SEED_ENV, "").strip()
+    return int(value) if value else random.SystemRandom().randrange(2**32)
+
 
 ODD = st.one_of(
     st.none(),
@@ -90,10 +106,12 @@ def mutated(fields: dict[tuple[str, ...], st.SearchStrategy[Any]]) -> st.SearchS
     )
 
 
-def generated(count: int) -> list[tuple[str, list[Any]]]:
-    """`count` examples drawn by hypothesis: (kind, mutations), OpNodes and OptimismNetworks alike."""
+def generated(count: int, seed_: int) -> list[tuple[str, list[Any]]]:
+    """`count` examples drawn by hypothesis from `seed_`: (kind, mutations), OpNodes and OptimismNetworks
+    alike; the same seed draws the same examples."""
     drawn: list[tuple[str, list[Any]]] = []
 
+    @seed(seed_)
     @settings(
         max_examples=count,
         deadline=None,
@@ -114,11 +132,51 @@ def generated(count: int) -> list[tuple[str, list[Any]]]:
     return drawn
 
 
+def _raised_at(frames: list[dict[str, Any]]) -> str:
+    """The innermost frame of operator code outside the runtime (where a reconciler let it through)."""
+    ours = [
+        f
+        for f in frames
+        if "/opstack/" in str(f.get("filename")) and "/runtime/" not in str(f.get("filename"))
+    ]
+    f = (ours or frames or [{}])[-1]
+    return f"{f.get('filename')}:{f.get('lineno')} {f.get('name')}"
+
+
+def operator_lines_about(op: OperatorProcess, namespace: str, name: str, n: int = 8) -> list[str]:
+    """The operator's last `n` log lines about `namespace/name` (in the reconcile's context or naming it)."""
+    about = []
+    for line in op.lines():
+        if line.get("namespace") == namespace and name in (
+            line.get("name"),
+            line.get("opnode"),
+            line.get("network"),
+        ):
+            keep = {k: v for k, v in line.items() if k not in ("reconcile_id", "logger")}
+            exc = keep.get("exception")
+            if isinstance(exc, str):  # a formatted traceback: its last lines say what was raised where
+                keep["exception"] = exc.strip().splitlines()[-3:]
+            elif isinstance(exc, list):  # structured (JSON logs): type, value and where it left our code
+                keep["exception"] = [
+                    {
+                        "type": e.get("exc_type"),
+                        "value": e.get("exc_value"),
+                        "at": _raised_at(e.get("frames") or []),
+                    }
+                    for e in exc
+                    if isinstance(e, dict)
+                ]
+            about.append(json.dumps(keep, default=str)[:1500])
+    return about[-n:]
+
+
 def test_generated_specs(admin: Client, operators: OperatorFactory, namespace: str) -> None:
+    seed_ = bad_input_seed()
+    print(f"\n[bad input] {SEED_ENV}={seed_}", flush=True)
     devnet_network(admin, namespace)
     op = operators([namespace], name="badinput")
     wait_for(op.ready, 60, "/readyz")
-    examples = generated(SCALE.bad_specs)
+    examples = generated(SCALE.bad_specs, seed_)
     refused: list[str] = []
     unnamed: list[str] = []
     accepted: dict[str, Any] = {}
@@ -147,7 +205,7 @@ def test_generated_specs(admin: Client, operators: OperatorFactory, namespace: s
             refused.append(exc.message)
             if "spec" not in exc.message and not exc.causes:
                 unnamed.append(exc.message[:200])
-    assert unnamed == [], f"refusals that name no field: {unnamed[:5]}"
+    assert unnamed == [], f"{SEED_ENV}={seed_}: refusals that name no field: {unnamed[:5]}"
 
     def reconciled() -> list[str]:
         pending = []
@@ -164,23 +222,39 @@ def test_generated_specs(admin: Client, operators: OperatorFactory, namespace: s
                     pending.append(name)
         return pending
 
+    def unreconciled() -> str:
+        """The objects still without conditions: their spec, status and what the operator said of them."""
+        pending = reconciled()
+        parts = [f"{SEED_ENV}={seed_}: {pending}"]
+        for name in pending[:5]:
+            obj = admin.get(accepted[name], name, namespace)
+            parts.append(
+                f"--- {obj['kind']} {name}\nspec: {json.dumps(obj.get('spec'))}\n"
+                f"status: {json.dumps(obj.get('status'))}\noperator log:\n  "
+                + "\n  ".join(operator_lines_about(op, namespace, name) or ["(nothing)"])
+            )
+        return "\n".join(parts)
+
     wait_for(
         lambda: not reconciled(),
         SCALE.converge_timeout,
         "every accepted object to get conditions",
-        explain=reconciled,
+        explain=unreconciled,
     )
     reconcile_s = time.monotonic() - started
     admin.create(opnode("canary", namespace))
     wait_for(lambda: convergence(admin, namespace, ["canary"]).done, 60, "the canary OpNode to converge")
-    assert op.alive()
+    assert op.alive(), f"{SEED_ENV}={seed_}: the operator exited:\n{op.tail()}"
     scan = scan_logs(op)
-    assert scan.escaped == [], scan.escaped
-    assert scan.tracebacks_outside_reconcile == [], scan.tracebacks_outside_reconcile[:5]
+    assert scan.escaped == [], f"{SEED_ENV}={seed_}: {scan.escaped}"
+    assert scan.tracebacks_outside_reconcile == [], (
+        f"{SEED_ENV}={seed_}: {scan.tracebacks_outside_reconcile[:5]}"
+    )
     panics = op.metric("controller_runtime_reconcile_panics_total")
-    assert panics == 0
+    assert panics == 0, f"{SEED_ENV}={seed_}: {panics} reconcile panics"
     report(
         "bad input",
+        seed=seed_,
         examples=len(examples),
         refused=len(refused),
         accepted=len(accepted),

@@ -227,3 +227,19 @@ def test_namespaced_kind_needs_a_namespace(client: Client) -> None:
         client.get(CM, "x")
     with pytest.raises(ValueError, match="namespace"):
         client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})
+
+
+def test_apply_of_text_outside_the_basic_multilingual_plane(client: Client, namespace: str) -> None:
+    """The API server reads an apply body as YAML, which refuses JSON's surrogate pairs: characters outside
+    the BMP (a user's emoji, found by the bad-input test in an OpNode's corsDomains) must still apply."""
+    text = (
+        '\U0009562c\u00fb4\U000f4d7a$ \U0001f600 \\ud83d \\\U0001f600 \u00e9\u4e2d\ud7a3 \x7f\x85\u2028 "q"\n'
+    )
+    obj = configmap("astral", namespace, text)
+    obj["metadata"]["annotations"] = {"note": text}
+    applied = client.apply(obj, field_manager="opstack-test")
+    assert applied["data"]["payload"] == text and applied["metadata"]["annotations"]["note"] == text
+    assert client.get(CM, "astral", namespace)["data"]["payload"] == text
+    # Unchanged, the same body is a no-op for the API server (its decoding is stable).
+    again = client.apply(obj, field_manager="opstack-test")
+    assert again["metadata"]["resourceVersion"] == applied["metadata"]["resourceVersion"]

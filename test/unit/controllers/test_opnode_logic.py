@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
+from opstack.api.v1alpha1 import OpNodeSpec
 from opstack.chain.node import BlockRef, GethHead, MethodNotFound, NodeReport, SyncStatus
+from opstack.components.opnode import OpNodeInputs, node_secrets
+from opstack.controllers.apply import ChildApplier, ChildRejected
 from opstack.controllers.opnode import (
     node_info_from,
     referenced_secrets,
@@ -13,6 +18,9 @@ from opstack.controllers.opnode import (
     value_digest,
     workload_condition,
 )
+from opstack.resources.opnode import opnode_statefulset
+from opstack.runtime import errors
+from opstack.testing.component_scenarios import devnet_network, owner_of
 
 H = "0x" + "ab" * 32
 
@@ -118,3 +126,81 @@ def test_referenced_secrets_and_digests() -> None:
     assert referenced_secrets({"metadata": {}, "spec": "junk"}) == []
     d = value_digest("Secret", "a", "k", b"value")
     assert d != value_digest("Secret", "a", "k", b"other") and "value" not in d
+
+
+# The spec of OpNode gen-0014 as the API server stored it in the bad-input run
+# OPSTACK_BAD_INPUT_SEED=721330024 (test/integration/reliability/test_bad_input.py): "-1" is a quantity,
+# so the schema admits it, but the StatefulSet's volume claim made from it is refused (422), which used to
+# escape the reconciler on every retry.
+REFUSED_STORAGE_SPEC: dict[str, Any] = {
+    "images": {"pullPolicy": "IfNotPresent"},
+    "nodeType": "replica",
+    "opGeth": {
+        "dataDir": "/data/geth",
+        "gcMode": "full",
+        "metrics": {"port": 6060},
+        "networking": {
+            "authrpc": {"port": 8551},
+            "http": {"apis": ["eth", "net", "web3"], "enabled": True, "port": 8545, "vhosts": ["*"]},
+            "p2p": {"maxPeers": 50, "port": 30303},
+            "ws": {"enabled": False, "port": 8546},
+        },
+        "rollup": {"computePendingBlock": False},
+        "storage": {"accessMode": "ReadWriteOnce", "size": "-1"},
+        "syncMode": "full",
+    },
+    "opNode": {
+        "engine": {},
+        "metrics": {"port": 7300},
+        "p2p": {
+            "discovery": {"allowOnSequencer": False},
+            "enabled": True,
+            "listenPort": 9222,
+            "peerScoring": {"banPeers": True, "enabled": True},
+            "peersHi": 30,
+            "peersLo": 20,
+        },
+        "rpc": {"port": 9545},
+        "safeDB": False,
+        "syncMode": "consensus-layer",
+        "verifierL1Confs": 0,
+    },
+    "optimismNetworkRef": {"name": "devnet"},
+    "replicas": 0,
+    "service": {"p2p": {"enabled": False, "type": "NodePort"}, "type": "ClusterIP"},
+}
+
+
+def test_a_child_the_api_server_refuses_becomes_a_configuration_condition() -> None:
+    spec = OpNodeSpec.model_validate(REFUSED_STORAGE_SPEC)  # admitted: the controller must judge it
+    owner = owner_of(
+        {
+            "apiVersion": "optimism.optimism.io/v1alpha1",
+            "kind": "OpNode",
+            "metadata": {"name": "gen-0014", "namespace": "ns", "uid": "u-1"},
+            "spec": REFUSED_STORAGE_SPEC,
+        }
+    )
+    sts = opnode_statefulset(
+        owner, spec, devnet_network(), OpNodeInputs(secrets=node_secrets(owner.name, spec))
+    )
+    assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "-1"
+    refusal = errors.Invalid(
+        'StatefulSet.apps "gen-0014" is invalid: spec.volumeClaimTemplates[0].spec.resources[storage]: '
+        'Invalid value: "-1": must be greater than zero'
+    )
+
+    class Refusing:
+        def apply(self, obj: dict[str, Any], **_: Any) -> dict[str, Any]:
+            raise refusal
+
+    applier = ChildApplier(Refusing(), "fm")
+    with pytest.raises(ChildRejected) as caught:
+        applier.apply(owner, sts, None)
+    assert caught.value.reason == "ChildRejected"
+    assert "StatefulSet gen-0014" in str(caught.value)
+    assert 'resources[storage]: Invalid value: "-1": must be greater than zero' in str(caught.value)
+    refusal.message = "x" * 100_000
+    with pytest.raises(ChildRejected) as long:
+        applier.apply(owner, sts, None)
+    assert len(str(long.value)) < 2048  # a condition message has a bounded length (the CRD allows 32768)
