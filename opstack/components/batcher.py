@@ -15,19 +15,11 @@ from typing import Final
 from opstack.api.v1alpha1 import OpBatcherSpec
 
 from .common import (
-    TMP_MOUNT,
-    VOL_TMP,
     Args,
     ContainerParts,
     NetworkFacts,
-    container_port,
-    extra_env,
-    http_probe,
-    metrics_enabled,
-    mount,
-    op_service_common,
 )
-from .signer import add_signer, add_txmgr
+from .signer import signing_service_container
 from .versions import flag_set
 
 CONTAINER: Final = "op-batcher"
@@ -81,30 +73,17 @@ def batcher_container(
         a.opt("--throttle-always-block-size", t.always_block_size, f + "alwaysBlockSize")
         a.csv("--additional-throttling-endpoints", t.additional_endpoints, f + "additionalEndpoints")
 
-    a.set("--rpc.addr", "0.0.0.0", "spec.rpc")
-    a.set("--rpc.port", spec.rpc.port, "spec.rpc.port")
-    a.set("--rpc.enable-admin", spec.rpc.enable_admin, "spec.rpc.enableAdmin")
-    metrics_on = metrics_enabled(spec.metrics.enabled, network)
-    op_service_common(a, network.logging, metrics_on, spec.metrics.port)
-    add_txmgr(a, spec.l1_transaction)
-    signer = add_signer(a, ENV_PREFIX, spec)
-
-    ports = [container_port(PORT_RPC, spec.rpc.port)]
-    if metrics_on:
-        ports.append(container_port(PORT_METRICS, spec.metrics.port))
-    return ContainerParts(
+    return signing_service_container(
+        a,
+        spec,
+        network,
         name=CONTAINER,
         image=image,
-        command=["op-batcher"],
-        args=a.args + list(spec.extra_args or ()),
-        env=a.env + extra_env(spec.extra_env),
-        ports=ports,
-        volume_mounts=[mount(VOL_TMP, TMP_MOUNT), *signer.volume_mounts],
-        volumes=signer.volumes,
-        # GET /healthz is served by op-service's RPC server once the batcher runs.
-        readiness_probe=http_probe("/healthz", PORT_RPC),
-        liveness_probe=http_probe("/healthz", PORT_RPC, period=30, failures=6, initial=10),
-        checked_flags=a.checked,
+        env_prefix=ENV_PREFIX,
+        rpc_port=spec.rpc.port,
+        rpc_admin=spec.rpc.enable_admin,
+        port_rpc=PORT_RPC,
+        port_metrics=PORT_METRICS,
     )
 
 

@@ -14,20 +14,12 @@ from typing import Final
 from opstack.api.v1alpha1 import OpProposerSpec
 
 from .common import (
-    TMP_MOUNT,
-    VOL_TMP,
     Args,
     ComponentConfigError,
     ContainerParts,
     NetworkFacts,
-    container_port,
-    extra_env,
-    http_probe,
-    metrics_enabled,
-    mount,
-    op_service_common,
 )
-from .signer import add_signer, add_txmgr
+from .signer import signing_service_container
 from .versions import flag_set
 
 CONTAINER: Final = "op-proposer"
@@ -92,29 +84,17 @@ def proposer_container(
     a.set("--allow-non-finalized", spec.allow_non_finalized, "spec.allowNonFinalized")
     a.set("--wait-node-sync", spec.wait_node_sync, "spec.waitNodeSync")
 
-    a.set("--rpc.addr", "0.0.0.0", "spec.rpc")
-    a.set("--rpc.port", spec.rpc.port, "spec.rpc.port")
-    a.set("--rpc.enable-admin", spec.rpc.enable_admin, "spec.rpc.enableAdmin")
-    metrics_on = metrics_enabled(spec.metrics.enabled, network)
-    op_service_common(a, network.logging, metrics_on, spec.metrics.port)
-    add_txmgr(a, spec.l1_transaction)
-    signer = add_signer(a, ENV_PREFIX, spec)
-
-    ports = [container_port(PORT_RPC, spec.rpc.port)]
-    if metrics_on:
-        ports.append(container_port(PORT_METRICS, spec.metrics.port))
-    return ContainerParts(
+    return signing_service_container(
+        a,
+        spec,
+        network,
         name=CONTAINER,
         image=image,
-        command=["op-proposer"],
-        args=a.args + list(spec.extra_args or ()),
-        env=a.env + extra_env(spec.extra_env),
-        ports=ports,
-        volume_mounts=[mount(VOL_TMP, TMP_MOUNT), *signer.volume_mounts],
-        volumes=signer.volumes,
-        readiness_probe=http_probe("/healthz", PORT_RPC),
-        liveness_probe=http_probe("/healthz", PORT_RPC, period=30, failures=6, initial=10),
-        checked_flags=a.checked,
+        env_prefix=ENV_PREFIX,
+        rpc_port=spec.rpc.port,
+        rpc_admin=spec.rpc.enable_admin,
+        port_rpc=PORT_RPC,
+        port_metrics=PORT_METRICS,
     )
 
 

@@ -18,11 +18,20 @@ from opstack.api.v1alpha1 import SigningComponentSpec, TxManager
 
 from .common import (
     SIGNER_TLS_MOUNT,
+    TMP_MOUNT,
     VOL_SIGNER_TLS,
+    VOL_TMP,
     Args,
     ComponentConfigError,
+    ContainerParts,
+    NetworkFacts,
     SecretRef,
+    container_port,
+    extra_env,
+    http_probe,
+    metrics_enabled,
     mount,
+    op_service_common,
     secret_volume,
 )
 
@@ -97,4 +106,44 @@ def add_txmgr(a: Args, tx: TxManager) -> None:
     a.opt("--txmgr.receipt-query-interval", tx.receipt_query_interval, f + "receiptQueryInterval")
 
 
-__all__ = ["SignerParts", "add_signer", "add_txmgr", "signer_key_ref"]
+def signing_service_container(
+    a: Args,
+    spec: SigningComponentSpec,
+    network: NetworkFacts,
+    *,
+    name: str,
+    image: str,
+    env_prefix: str,
+    rpc_port: int,
+    rpc_admin: bool | None,
+    port_rpc: str,
+    port_metrics: str,
+) -> ContainerParts:
+    """What op-batcher and op-proposer share after their own flags: the op-service RPC server, logging and
+    metrics, the L1 tx manager, the signer, ports and /healthz probes (served by op-service's RPC server)."""
+    a.set("--rpc.addr", "0.0.0.0", "spec.rpc")
+    a.set("--rpc.port", rpc_port, "spec.rpc.port")
+    a.set("--rpc.enable-admin", rpc_admin, "spec.rpc.enableAdmin")
+    metrics_on = metrics_enabled(spec.metrics.enabled, network)
+    op_service_common(a, network.logging, metrics_on, spec.metrics.port)
+    add_txmgr(a, spec.l1_transaction)
+    signer = add_signer(a, env_prefix, spec)
+    ports = [container_port(port_rpc, rpc_port)]
+    if metrics_on:
+        ports.append(container_port(port_metrics, spec.metrics.port))
+    return ContainerParts(
+        name=name,
+        image=image,
+        command=[name],
+        args=a.args + list(spec.extra_args or ()),
+        env=a.env + extra_env(spec.extra_env),
+        ports=ports,
+        volume_mounts=[mount(VOL_TMP, TMP_MOUNT), *signer.volume_mounts],
+        volumes=signer.volumes,
+        readiness_probe=http_probe("/healthz", port_rpc),
+        liveness_probe=http_probe("/healthz", port_rpc, period=30, failures=6, initial=10),
+        checked_flags=a.checked,
+    )
+
+
+__all__ = ["SignerParts", "add_signer", "add_txmgr", "signer_key_ref", "signing_service_container"]
