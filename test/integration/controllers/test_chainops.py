@@ -45,6 +45,7 @@ from opstack.testing.crds import install_crds
 from opstack.testing.envtest import ControlPlane
 from opstack.testing.l1 import OpStackL1, deploy_op_stack
 from opstack.testing.samples import SAMPLES, load
+from opstack.testing.waiting import condition, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -68,30 +69,6 @@ KINDS = {"batcher": OP_BATCHER.gvk, "proposer": OP_PROPOSER.gvk, "challenger": O
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll until `predicate()` is truthy; return its value. AssertionError naming `what` on timeout."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (errors.ApiError, KeyError, AssertionError) as exc:
-            last_error = exc
-        time.sleep(0.1)
-    raise AssertionError(
-        f"timed out after {timeout:.0f}s waiting for {what}" + (f" ({last_error})" if last_error else "")
-    )
-
-
-def condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
-    for c in (obj.get("status") or {}).get("conditions") or ():
-        if c["type"] == type_:
-            return dict(c)
-    return None
 
 
 def wait_condition(

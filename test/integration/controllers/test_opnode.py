@@ -39,6 +39,7 @@ from opstack.testing.anvil import Anvil
 from opstack.testing.crds import install_crds
 from opstack.testing.envtest import KWOK_NODE, ControlPlane
 from opstack.testing.samples import SAMPLES, load
+from opstack.testing.waiting import condition, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -69,29 +70,6 @@ SETTINGS = Settings(status_interval=1.0, unreachable_interval=1.0, rpc_timeout=1
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (errors.ApiError, KeyError, AssertionError, IndexError) as exc:
-            last_error = exc
-        time.sleep(0.1)
-    raise AssertionError(
-        f"timed out after {timeout:.0f}s waiting for {what}" + (f" ({last_error})" if last_error else "")
-    )
-
-
-def condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
-    for c in (obj.get("status") or {}).get("conditions") or ():
-        if c["type"] == type_:
-            return dict(c)
-    return None
 
 
 def wait_condition(

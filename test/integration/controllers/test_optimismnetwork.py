@@ -34,6 +34,7 @@ from opstack.testing.anvil import Anvil
 from opstack.testing.crds import install_crds
 from opstack.testing.envtest import ControlPlane, free_port
 from opstack.testing.l1 import OpStackL1, Returns, Reverts, deploy_getter_stub, deploy_op_stack
+from opstack.testing.waiting import condition, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -51,34 +52,10 @@ DISCOVERY_METHODS = ("eth_call", "eth_getCode")  # what discovery sends; the L1 
 # --- helpers -----------------------------------------------------------------------------------------------
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll until `predicate()` is truthy; return its value. AssertionError naming `what` on timeout."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (errors.ApiError, KeyError, AssertionError) as exc:
-            last_error = exc
-        time.sleep(0.1)
-    raise AssertionError(
-        f"timed out after {timeout:.0f}s waiting for {what}" + (f" ({last_error})" if last_error else "")
-    )
-
-
 def rpc_count(*methods: str) -> float:
     return sum(
         REGISTRY.get_sample_value("opstack_l1_rpc_requests_total", {"method": m}) or 0.0 for m in methods
     )
-
-
-def condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
-    for c in (obj.get("status") or {}).get("conditions") or ():
-        if c["type"] == type_:
-            return dict(c)
-    return None
 
 
 def audit_writes(
