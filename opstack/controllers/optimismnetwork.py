@@ -573,6 +573,30 @@ class OptimismNetworkReconciler:
                 )
         return resolved, spec
 
+    def _referenced_data(
+        self, gvk: GVK, namespace: str, ref: Any, where: str, what: str, or_else: str = ""
+    ) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+        """The ConfigMap or Secret a spec field refers to, and its data; a ConfigProblem naming the field and
+        the fix when the object or its key is missing (`or_else` offers another way out)."""
+        kind = gvk.kind
+        try:
+            obj = self.cache.get(gvk, ref.name, namespace)
+        except errors.NotFound:
+            raise ConfigProblem(
+                f"{kind}NotFound",
+                f"{where}: {kind} {namespace}/{ref.name} not found; create it with key {ref.key!r} "
+                f"holding the {what}, or correct {where}.name{or_else}",
+            ) from None
+        data = obj.get("data") or {}
+        if ref.key not in data:
+            keys = ", ".join(sorted(data)) or "none"
+            raise ConfigProblem(
+                f"{kind}KeyMissing",
+                f"{where}: {kind} {namespace}/{ref.name} has no key {ref.key!r} (its keys: {keys}); "
+                f"add the key with the {what}, or correct {where}.key",
+            )
+        return obj, data
+
     def _registry_override(self, namespace: str, spec: OptimismNetworkSpec) -> str | None:
         """The registry data of spec.contractAddresses.registryOverride, validated; None when unset."""
         ref = spec.contract_addresses.registry_override
@@ -580,23 +604,14 @@ class OptimismNetworkReconciler:
             return None
         where = "spec.contractAddresses.registryOverride"
         what = "superchain-registry data (JSON, the shape of the operator's snapshot)"
-        try:
-            config_map = self.cache.get(CONFIG_MAP, ref.name, namespace)
-        except errors.NotFound:
-            raise ConfigProblem(
-                "ConfigMapNotFound",
-                f"{where}: ConfigMap {namespace}/{ref.name} not found; create it with key {ref.key!r} "
-                f"holding the {what}, or correct {where}.name (or remove {where} to use the snapshot "
-                f"shipped with the operator)",
-            ) from None
-        data = config_map.get("data") or {}
-        if ref.key not in data:
-            keys = ", ".join(sorted(data)) or "none"
-            raise ConfigProblem(
-                "ConfigMapKeyMissing",
-                f"{where}: ConfigMap {namespace}/{ref.name} has no key {ref.key!r} (its keys: {keys}); "
-                f"add the key with the {what}, or correct {where}.key",
-            )
+        _, data = self._referenced_data(
+            CONFIG_MAP,
+            namespace,
+            ref,
+            where,
+            what,
+            f" (or remove {where} to use the snapshot shipped with the operator)",
+        )
         text = str(data[ref.key])
         error = registry_override_error(text)
         if error is not None:
@@ -613,22 +628,7 @@ class OptimismNetworkReconciler:
         if ref is None:
             return url, f"spec.{field_name}"
         where = f"spec.{field_name}SecretRef"
-        try:
-            secret = self.cache.get(SECRET, ref.name, namespace)
-        except errors.NotFound:
-            raise ConfigProblem(
-                "SecretNotFound",
-                f"{where}: Secret {namespace}/{ref.name} not found; create it with key {ref.key!r} "
-                f"holding the {what}, or correct {where}.name",
-            ) from None
-        data = secret.get("data") or {}
-        if ref.key not in data:
-            keys = ", ".join(sorted(data)) or "none"
-            raise ConfigProblem(
-                "SecretKeyMissing",
-                f"{where}: Secret {namespace}/{ref.name} has no key {ref.key!r} (its keys: {keys}); "
-                f"add the key with the {what}, or correct {where}.key",
-            )
+        secret, _ = self._referenced_data(SECRET, namespace, ref, where, what)
         try:
             value = (secret_value(secret, ref.key) or b"").decode().strip()
         except ValueError:  # not base64 (SecretValueError) or not UTF-8 (UnicodeDecodeError)
@@ -674,22 +674,7 @@ class OptimismNetworkReconciler:
         ref = source.config_map_ref
         assert ref is not None  # the schema's CEL rule: exactly one of inline, configMapRef, autoDiscover
         ref_where = f"{where}.configMapRef"
-        try:
-            config_map = self.cache.get(CONFIG_MAP, ref.name, namespace)
-        except errors.NotFound:
-            raise ConfigProblem(
-                "ConfigMapNotFound",
-                f"{ref_where}: ConfigMap {namespace}/{ref.name} not found; create it with key {ref.key!r} "
-                f"holding the {document}, or correct {ref_where}.name",
-            ) from None
-        data = config_map.get("data") or {}
-        if ref.key not in data:
-            keys = ", ".join(sorted(data)) or "none"
-            raise ConfigProblem(
-                "ConfigMapKeyMissing",
-                f"{ref_where}: ConfigMap {namespace}/{ref.name} has no key {ref.key!r} (its keys: {keys}); "
-                f"add the key with the {document}, or correct {ref_where}.key",
-            )
+        _, data = self._referenced_data(CONFIG_MAP, namespace, ref, ref_where, document)
         facts = read(str(data[ref.key]))
         self._check_document(facts, spec, f"{ref_where} (ConfigMap {ref.name}, key {ref.key})", document)
         return ConfigFile("configMap", config_map=ref.name, key=ref.key, facts=facts)
