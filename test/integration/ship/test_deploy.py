@@ -42,10 +42,8 @@ def test_kustomize_default_deploys_a_manager_pod_that_becomes_ready(
         "-n",
         OPERATOR_NAMESPACE,
         "wait",
-        "--for=condition=Ready",
-        "pod",
-        "-l",
-        "control-plane=controller-manager",
+        "--for=condition=Available",
+        "deployment/opstack-controller-manager",
         "--timeout=90s",
     )
     kubectl(
@@ -53,9 +51,11 @@ def test_kustomize_default_deploys_a_manager_pod_that_becomes_ready(
         "-n",
         OPERATOR_NAMESPACE,
         "wait",
-        "--for=condition=Available",
-        "deployment/opstack-controller-manager",
-        "--timeout=60s",
+        "--for=condition=Ready",
+        "pod",
+        "-l",
+        "control-plane=controller-manager",
+        "--timeout=90s",
     )
     pods = json.loads(
         kubectl(
