@@ -20,7 +20,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +41,10 @@ from opstack.runtime.metrics import REGISTRY
 from opstack.testing import audit
 from opstack.testing.anvil import Anvil
 from opstack.testing.crds import install_crds
+from opstack.testing.devnet import BeaconStub
 from opstack.testing.envtest import ControlPlane
 from opstack.testing.l1 import OpStackL1, deploy_op_stack
+from opstack.testing.manager import ManagerThread
 from opstack.testing.samples import SAMPLES, load
 from opstack.testing.waiting import condition, wait_for
 
@@ -145,56 +146,14 @@ class LogCapture(logging.Handler):
             self.lines.append(text)
 
 
-class Operator:
+class Operator(ManagerThread):
     def __init__(self, kubeconfig: str) -> None:
-        self.mgr = Manager(Client.from_kubeconfig(kubeconfig), metrics_bind_address="0")
+        super().__init__(
+            Manager(Client.from_kubeconfig(kubeconfig), metrics_bind_address="0"), "chainops-operator"
+        )
         optimismnetwork.setup(self.mgr, NETWORK_SETTINGS)
         for module in (opbatcher, opproposer, opchallenger):
             module.setup(self.mgr, SETTINGS)
-        self.failure: list[BaseException] = []
-        self.thread = threading.Thread(target=self._run, name="chainops-operator", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self.mgr.start()
-        except BaseException as exc:
-            self.failure.append(exc)
-
-    def start(self) -> Operator:
-        self.thread.start()
-        wait_for(lambda: self.mgr.elected.is_set() or self.failure, 60, "the manager to start")
-        assert not self.failure, self.failure
-        return self
-
-    def stop(self) -> None:
-        self.mgr.stop()
-        self.thread.join(60)
-        assert not self.thread.is_alive(), "the manager did not stop"
-        assert not self.failure, self.failure
-
-
-class _Beacon(BaseHTTPRequestHandler):
-    """The three beacon API paths the network controller checks (anvil has no consensus layer)."""
-
-    answers = {
-        "/eth/v1/node/version": {"data": {"version": "Lighthouse/v7.0.1-stub"}},
-        "/eth/v1/beacon/genesis": {"data": {"genesis_time": "1700000000"}},
-        "/eth/v1/config/deposit_contract": {
-            "data": {"chain_id": str(L1_CHAIN_ID), "address": "0x" + "00" * 20}
-        },
-    }
-
-    def do_GET(self) -> None:
-        body = self.answers.get(self.path)
-        data = json.dumps(body or {"code": 404, "message": "not found"}).encode()
-        self.send_response(200 if body else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 # --- fixtures ----------------------------------------------------------------------------------------------
@@ -240,13 +199,8 @@ def op_stack(l1: Anvil) -> OpStackL1:
 
 @pytest.fixture(scope="module")
 def beacon() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Beacon)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with BeaconStub() as stub:
+        yield stub.url
 
 
 class Devnet:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -38,6 +37,7 @@ from opstack.testing import audit
 from opstack.testing.anvil import Anvil
 from opstack.testing.crds import install_crds
 from opstack.testing.envtest import KWOK_NODE, ControlPlane
+from opstack.testing.manager import ManagerThread
 from opstack.testing.samples import SAMPLES, load
 from opstack.testing.waiting import condition, wait_for
 
@@ -195,33 +195,15 @@ def secret_text(client: Client, ns: str, name: str, key: str) -> bytes:
     return value
 
 
-class Operator:
+class Operator(ManagerThread):
     def __init__(self, kubeconfig: str) -> None:
-        self.mgr = Manager(Client.from_kubeconfig(kubeconfig), metrics_bind_address="0")
+        super().__init__(
+            Manager(Client.from_kubeconfig(kubeconfig), metrics_bind_address="0"), "opnode-operator"
+        )
         optimismnetwork.setup(
             self.mgr, optimismnetwork.Settings(l1_check_interval=5.0, l1_retry_base=1.0, l1_status_max_age=0)
         )
         setup(self.mgr, SETTINGS)
-        self.failure: list[BaseException] = []
-        self.thread = threading.Thread(target=self._run, name="opnode-operator", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self.mgr.start()
-        except BaseException as exc:
-            self.failure.append(exc)
-
-    def start(self) -> Operator:
-        self.thread.start()
-        wait_for(lambda: self.mgr.elected.is_set() or self.failure, 60, "the manager to start")
-        assert not self.failure, self.failure
-        return self
-
-    def stop(self) -> None:
-        self.mgr.stop()
-        self.thread.join(60)
-        assert not self.thread.is_alive(), "the manager did not stop"
-        assert not self.failure, self.failure
 
 
 # --- fixtures ----------------------------------------------------------------------------------------------

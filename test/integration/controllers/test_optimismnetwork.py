@@ -34,6 +34,7 @@ from opstack.testing.anvil import Anvil
 from opstack.testing.crds import install_crds
 from opstack.testing.envtest import ControlPlane, free_port
 from opstack.testing.l1 import OpStackL1, Returns, Reverts, deploy_getter_stub, deploy_op_stack
+from opstack.testing.manager import ManagerThread
 from opstack.testing.waiting import condition, wait_for
 
 pytestmark = pytest.mark.integration
@@ -69,37 +70,25 @@ def audit_writes(
 
 
 class Operator:
-    """The manager with the OptimismNetwork controller, on a thread."""
+    """The manager with the OptimismNetwork controller, on a thread (a new manager at each start)."""
 
     def __init__(self, kubeconfig: str) -> None:
         self.kubeconfig = kubeconfig
-        self.mgr: Manager | None = None
-        self.thread: threading.Thread | None = None
-        self.failure: list[BaseException] = []
+        self.running: ManagerThread | None = None
+
+    @property
+    def mgr(self) -> Manager | None:
+        return self.running.mgr if self.running is not None else None
 
     def start(self) -> Operator:
-        self.mgr = Manager(Client.from_kubeconfig(self.kubeconfig), metrics_bind_address="0")
-        setup(self.mgr, SETTINGS)
-        mgr = self.mgr
-
-        def run() -> None:
-            try:
-                mgr.start()
-            except BaseException as exc:
-                self.failure.append(exc)
-
-        self.thread = threading.Thread(target=run, name="optimismnetwork-operator", daemon=True)
-        self.thread.start()
-        wait_for(lambda: mgr.elected.is_set() or self.failure, 60, "the manager to start")
-        assert not self.failure, self.failure
+        mgr = Manager(Client.from_kubeconfig(self.kubeconfig), metrics_bind_address="0")
+        setup(mgr, SETTINGS)
+        self.running = ManagerThread(mgr, "optimismnetwork-operator").start()
         return self
 
     def stop(self) -> None:
-        assert self.mgr is not None and self.thread is not None
-        self.mgr.stop()
-        self.thread.join(60)
-        assert not self.thread.is_alive(), "the manager did not stop"
-        assert not self.failure, self.failure
+        assert self.running is not None
+        self.running.stop()
 
     def restart(self) -> None:
         self.stop()
