@@ -79,7 +79,7 @@ test-integration: $(STAMP)/install envtest helm ## Integration tests against a r
 
 .PHONY: test-reliability
 test-reliability: $(STAMP)/install envtest ## Reliability and security scenarios at full size (faults, failover, bad input; minutes).
-	OPSTACK_RELIABILITY_SCALE=full $(PYTEST) test/reliability -s $(PYTEST_ARGS)
+	OPSTACK_RELIABILITY_SCALE=full $(PYTEST) test/reliability -s --timeout 1800 $(PYTEST_ARGS)
 
 .PHONY: test-e2e
 test-e2e: $(STAMP)/install ## The integration suite against the current kubeconfig's cluster.

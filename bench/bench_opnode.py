@@ -48,7 +48,7 @@ NETWORK = GVK("optimism.optimism.io", "v1alpha1", "OptimismNetwork")
 STATEFULSET = GVK("apps", "v1", "StatefulSet")
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 DRIVER_THREADS = 8  # the driver's own writers (creates, spec patches), the same for every contender
-WORKERS = 4  # opstack's default when these results were taken (now 8); the Go peer and the floor too
+WORKERS = 8  # opstack's default --max-concurrent-reconciles; the Go peer and the floor get as many
 IDLE_PROBES = 20  # OpNodes changed one at a time for the idle latency
 IDLE_GAP = 0.25  # seconds between two idle probes
 IDLE_CPU = "120m"  # the value the idle probes set
@@ -124,8 +124,8 @@ class Contender:
                 str(self.kubeconfig),
                 "--namespace",
                 self.namespace,
-                "--max-concurrent-reconciles",
-                str(self.workers),
+                # `opstack` runs with the manager's defaults; only opstack-tuned names a worker count.
+                *(["--max-concurrent-reconciles", str(self.workers)] if self.name == "opstack-tuned" else []),
                 "--metrics-bind-address",
                 "0",
                 "--health-probe-bind-address",
@@ -740,9 +740,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="N=100, one repetition")
     p.add_argument("--n", type=int, nargs="+", default=[100, 1000])
     p.add_argument("--reps", type=int, default=5, help="repetitions at N <= 100")
-    p.add_argument("--reps-large", type=int, default=1, help="repetitions at N > 100 (see bench/README.md)")
+    p.add_argument("--reps-large", type=int, default=5, help="repetitions at N > 100")
     p.add_argument("--contenders", nargs="+", default=list(CONTENDERS), choices=CONTENDERS)
-    p.add_argument("--tuned-workers", type=int, default=8, help="opstack-tuned's --max-concurrent-reconciles")
+    p.add_argument("--tuned-workers", type=int, default=16, help="opstack-tuned's worker count")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--profile", type=Path, default=None, help="folder for py-spy profiles (opstack, kopf)")
     p.add_argument(

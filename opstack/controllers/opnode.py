@@ -394,6 +394,7 @@ class _Resolved:
     signer: str | None = None
     inputs: OpNodeInputs | None = None
     applied: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
+    generated: list[SecretRef] = field(default_factory=list)  # Secrets this reconcile created
 
 
 # --- the reconciler ----------------------------------------------------------------------------------------
@@ -518,7 +519,10 @@ class OpNodeReconciler:
             conditions.set(
                 Condition(CONDITION_NETWORK_READY, TRUE, "Resolved", self._network_message(resolved.network))
             )
-            self._secrets(node, owner, resolved)
+            try:
+                self._secrets(node, owner, resolved)
+            finally:
+                self._record_generated(node, resolved.generated)
             conditions.set(Condition(CONDITION_SECRETS_READY, TRUE, "Valid", self._secrets_message(resolved)))
             resolved.inputs = self._inputs(node, resolved)
             if is_replica_with_ref:
@@ -729,7 +733,7 @@ class OpNodeReconciler:
             except errors.NotFound:
                 secret = None
             if secret is None and generated:
-                secret = self._generate_secret(node, owner, ref, generate, resolved.facts)
+                secret = self._generate_secret(owner, ref, generate, resolved)
             if secret is None:
                 raise fail(
                     "SecretNotFound",
@@ -789,12 +793,7 @@ class OpNodeReconciler:
                 )
 
     def _generate_secret(
-        self,
-        node: Mapping[str, Any],
-        owner: Owner,
-        ref: SecretRef,
-        generate: Callable[[], str],
-        facts: NetworkFacts | None,
+        self, owner: Owner, ref: SecretRef, generate: Callable[[], str], resolved: _Resolved
     ) -> Mapping[str, Any] | None:
         """Create a generated Secret once. The cache may lag behind an earlier create, so a create is never a
         replace: AlreadyExists returns the Secret the API server has (key material, once made, is kept)."""
@@ -807,7 +806,7 @@ class OpNodeReconciler:
             {ref.key: generate()},
             app=APP,
             component=component,
-            network=facts.name if facts is not None else "",
+            network=resolved.facts.name if resolved.facts is not None else "",
         )
         try:
             created: Mapping[str, Any] = self.client.create(secret, field_manager=FIELD_MANAGER)
@@ -815,8 +814,15 @@ class OpNodeReconciler:
             existing: Mapping[str, Any] = self.client.get(SECRET, ref.name, owner.namespace)
             return existing
         log.info("generated secret", opnode=owner.name, namespace=owner.namespace, secret=ref.name)
-        self.recorder.event(node, NORMAL, "SecretGenerated", f"generated Secret {ref.name} (key {ref.key})")
+        resolved.generated.append(ref)
         return created
+
+    def _record_generated(self, node: Mapping[str, Any], generated: list[SecretRef]) -> None:
+        """One Event for the Secrets a reconcile generated (a new node has two: one Event, not two requests
+        more per node while a thousand converge)."""
+        if generated:
+            names = ", ".join(f"{ref.name} (key {ref.key})" for ref in generated)
+            self.recorder.event(node, NORMAL, "SecretGenerated", f"generated Secret {names}")
 
     @staticmethod
     def _secrets_message(resolved: _Resolved) -> str:

@@ -111,13 +111,19 @@ def canonical_json(value: Any) -> str:
 def config_hash(pod_template: Mapping[str, Any], referenced: Mapping[str, str] | None = None) -> str:
     """sha256 (hex) of the canonical JSON of a pod template (its own hash annotation left out) and of the
     versions (resourceVersion, or a digest) of referenced objects, e.g. {"Secret/node-jwt": "4711"}."""
-    template = json.loads(canonical_json(pod_template))
-    metadata = template.get("metadata", {})
-    annotations = metadata.get("annotations", {})
-    annotations.pop(ANNOTATION_CONFIG_HASH, None)
-    if not annotations:
+    # Copies of the two levels that change, not of the whole template: this runs at every reconcile.
+    template = dict(pod_template)
+    if "metadata" in template:
+        metadata = dict(template["metadata"] or {})
+        annotations = {
+            k: v for k, v in (metadata.get("annotations") or {}).items() if k != ANNOTATION_CONFIG_HASH
+        }
         # A template hashed before stamping and the stamped one read back must hash alike.
-        metadata.pop("annotations", None)
+        if annotations:
+            metadata["annotations"] = annotations
+        else:
+            metadata.pop("annotations", None)
+        template["metadata"] = metadata
     payload = {"template": template, "referenced": dict(sorted((referenced or {}).items()))}
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 

@@ -482,6 +482,9 @@ class ControlPlane:
             "--service-cluster-ip-range=10.0.0.0/24",
             "--allow-privileged=true",
             "--authorization-mode=RBAC",
+            # As OpenShift and other distributions run it: setting blockOwnerDeletion on a child needs
+            # `update` on the owner's finalizers, so tests show that the role's finalizers grants are needed.
+            "--enable-admission-plugins=OwnerReferencesPermissionEnforcement",
             f"--service-account-issuer=https://{self.host}:{self._apiserver_port}/",
             f"--service-account-key-file={d / 'sa.pub'}",
             f"--service-account-signing-key-file={d / 'sa.key'}",

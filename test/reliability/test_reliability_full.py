@@ -8,6 +8,7 @@ from test_apiserver_faults import (  # noqa: F401
 )
 from test_bad_input import test_generated_specs  # noqa: F401
 from test_conflict_storm import test_conflict_storm  # noqa: F401
+from test_full_devnet import test_full_devnet_restricted_and_every_code_path  # noqa: F401
 from test_leader_failover import test_leader_failover  # noqa: F401
 from test_network_faults import test_random_connection_resets  # noqa: F401
 from test_zz_secrets_and_privilege import (  # noqa: F401

@@ -216,6 +216,7 @@ class Evidence:
     users: set[str] = field(default_factory=set)
     texts: list[tuple[str, str]] = field(default_factory=list)  # (where, text) of Events, status, args...
     keys: set[str] = field(default_factory=set)  # key material seen in Secrets, hex without 0x
+    full_devnet_users: set[str] = field(default_factory=set)  # operators that ran test_full_devnet to the end
 
     def snapshot(self, client: Client, namespace: str) -> None:
         """Record the namespace's Events, custom-resource statuses and annotations, workload args and env,

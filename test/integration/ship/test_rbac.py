@@ -18,17 +18,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from _ship import OPERATOR_NAMESPACE, ROOT, SERVICE_ACCOUNT, kubectl
 
 from opstack.runtime.client import Client
-from opstack.testing import audit
+from opstack.testing import audit, rbac
 from opstack.testing.anvil import Anvil
 from opstack.testing.devnet import (
     L1_CHAIN_ID,
@@ -44,35 +42,11 @@ from opstack.testing.l1 import deploy_op_stack
 
 USER = f"system:serviceaccount:{OPERATOR_NAMESPACE}:{SERVICE_ACCOUNT}"
 
-# Grants the run below may not exercise (another input, or a race it does not always lose), each with the
-# code path that needs it. Anything else granted but unused fails the test: remove it from
-# opstack/controllers/*_rules.py and run `make manifests`.
-NOT_EXERCISED: dict[tuple[str, str, str], str] = {
-    (
-        "",
-        "configmaps",
-        "create",
-    ): "OptimismNetwork with an inline rollupConfig/l2Genesis: applies its ConfigMap",
-    ("", "configmaps", "patch"): "the same ConfigMap, applied again when the inline document changes",
-    ("", "configmaps", "delete"): "the same ConfigMap, deleted when the network switches to a configMapRef",
-    ("", "secrets", "get"): "OpNode: creating a generated Secret the cache has not seen yet (AlreadyExists)",
-    ("", "events", "patch"): "the Event recorder aggregating a repeated Event (count, lastTimestamp)",
-    ("", "services", "delete"): "OpNode: P2P Services of pods removed by a scale-down",
-    ("policy", "poddisruptionbudgets", "delete"): "OpNode scaled to one pod: its PDB goes",
-    (
-        "apps",
-        "deployments",
-        "delete",
-    ): "OpBatcher/OpProposer refused as a duplicate signer: its workload goes",
-    ("apps", "statefulsets", "delete"): "OpChallenger refused as a duplicate signer: its workload goes",
-    **{
-        ("optimism.optimism.io", f"{kind}/finalizers", "update"): (
-            "blockOwnerDeletion on children, checked by the OwnerReferencesPermissionEnforcement admission "
-            "plugin (on in some distributions, not in a default kube-apiserver)"
-        )
-        for kind in ("optimismnetworks", "opnodes", "opbatchers", "opproposers", "opchallengers")
-    },
-}
+# The run below deploys the devnet and stops: the grants of rarer code paths (rbac.RARELY_USED,
+# each with the code path that needs it) are shown by the reliability suite's full devnet run
+# (test/integration/reliability/test_full_devnet.py). Anything else granted but unused fails the test:
+# remove it from opstack/controllers/*_rules.py and run `make manifests`.
+NOT_EXERCISED = rbac.RARELY_USED
 
 
 def token_kubeconfig(plane: ControlPlane, path: Path) -> Path:
@@ -108,38 +82,8 @@ def token_kubeconfig(plane: ControlPlane, path: Path) -> Path:
     return path
 
 
-def granted(files: tuple[str, ...] = ("role.yaml", "leader_election_role.yaml")) -> set[tuple[str, str, str]]:
-    """(apiGroup, resource, verb) for every grant of the generated roles."""
-    out = set()
-    for name in files:
-        doc = next(d for d in yaml.safe_load_all((ROOT / "config" / "rbac" / name).read_text()) if d)
-        for rule in doc["rules"]:
-            assert not rule.get("resourceNames"), rule
-            for group in rule["apiGroups"]:
-                for resource in rule["resources"]:
-                    for verb in rule["verbs"]:
-                        out.add((group, resource, verb))
-    return out
-
-
 def audit_of(plane: ControlPlane, user: str) -> list[dict[str, Any]]:
     return list(audit.entries(plane.audit_log, [user]))
-
-
-def used(entries: list[dict[str, Any]]) -> Counter[tuple[str, str, str]]:
-    out: Counter[tuple[str, str, str]] = Counter()
-    for e in entries:
-        ref = e.get("objectRef") or {}
-        if not ref.get("resource"):
-            continue  # discovery (/api, /apis): no RBAC rule involved
-        resource = ref["resource"] + (f"/{ref['subresource']}" if ref.get("subresource") else "")
-        key = (ref.get("apiGroup", ""), resource, e["verb"])
-        out[key] += 1
-        if e["verb"] == "patch" and (e.get("responseStatus") or {}).get("code") == 201:
-            # A server-side apply that created the object: the API server authorized it as `create` too
-            # (the audit entry names only the request's verb).
-            out[(key[0], key[1], "create")] += 1
-    return out
 
 
 @pytest.fixture
@@ -223,19 +167,17 @@ def test_operator_with_its_service_account_deploys_the_devnet_with_least_privile
 
     entries = audit_of(control_plane, USER)
     assert entries, f"no audit entry for {USER}"
-    forbidden = [e for e in entries if (e.get("responseStatus") or {}).get("code") == 403]
-    usage = used(entries)
-    grants = granted()
+    forbidden = rbac.forbidden(entries)
+    usage = rbac.used(entries)
+    grants = rbac.granted(ROOT / "config" / "rbac")
     print(
         f"\ndevnet Ready {ready:.1f}s after start as {USER}: {len(entries)} requests, {len(forbidden)} 403s"
     )
     for key, n in sorted(usage.items()):
         print(f"  {n:5d} {key[2]:7s} {key[0] or 'core'}/{key[1]}")
     unused = sorted(grants - set(usage) - set(NOT_EXERCISED))
-    print("granted but unused: " + (", ".join(f"{v} {g or 'core'}/{r}" for g, r, v in unused) or "none"))
-    assert not forbidden, [
-        (e["verb"], e.get("objectRef"), (e.get("responseStatus") or {}).get("message")) for e in forbidden
-    ]
+    print("granted but unused: " + rbac.describe(unused))
+    assert not forbidden, forbidden
     assert set(usage) <= grants, sorted(set(usage) - grants)  # RBAC's own check, from the other side
     assert not unused, f"the role grants what the operator did not use: {unused}"
     assert set(NOT_EXERCISED) <= grants, sorted(set(NOT_EXERCISED) - grants)  # the list is not stale
