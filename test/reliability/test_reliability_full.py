@@ -12,6 +12,7 @@ from test_full_devnet import test_full_devnet_restricted_and_every_code_path  # 
 from test_leader_failover import test_leader_failover  # noqa: F401
 from test_network_faults import test_random_connection_resets  # noqa: F401
 from test_zz_secrets_and_privilege import (  # noqa: F401
+    test_finalizers_grants_are_needed_for_block_owner_deletion,
     test_no_key_material_anywhere,
     test_operators_used_only_what_the_role_grants,
 )

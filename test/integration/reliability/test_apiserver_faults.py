@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -160,6 +161,13 @@ def test_apiserver_sigkill_during_convergence(plane: ControlPlane, client: Clien
             forbidden_after_restart=forbidden,
             restarts=0,
         )
+        kinds = Counter(
+            f"{w['verb']} {(w.get('objectRef') or {}).get('resource')}"
+            f"{'/' + w['objectRef']['subresource'] if (w.get('objectRef') or {}).get('subresource') else ''}"
+            f" {(w.get('responseStatus') or {}).get('code')}"
+            for w in writes
+        )
+        print("writes by verb, resource, answer: " + ", ".join(f"{k}={n}" for k, n in sorted(kinds.items())))
         EVIDENCE.snapshot(client, ns)
     finally:
         assert op.stop() == 0, f"the manager did not exit cleanly:\n{op.tail()}"
