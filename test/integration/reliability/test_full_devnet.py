@@ -31,7 +31,7 @@ from _reliability import EVIDENCE, NETWORK, NS, OPNODE, SVC, condition, report, 
 
 from opstack.api.v1alpha1 import OP_BATCHER, OP_CHALLENGER, OP_PROPOSER
 from opstack.components.keys import address_of, generate_signing_key, parse_signing_key
-from opstack.resources.meta import LABEL_INSTANCE, controlled_by
+from opstack.resources.meta import LABEL_INSTANCE, Owner, controlled_by
 from opstack.runtime import errors
 from opstack.runtime.client import Client
 from opstack.runtime.gvk import GVK
@@ -85,10 +85,8 @@ def ready(client: Client, gvk: GVK, name: str, namespace: str) -> bool:
 
 
 def owned(client: Client, gvk: GVK, namespace: str, owner: dict[str, Any]) -> list[dict[str, Any]]:
-    from opstack.resources.meta import Owner
-
-    o = Owner.of(owner)
-    return [c for c in client.list_all(gvk, namespace)[0] if controlled_by(c, o)]
+    parent = Owner.of(owner)
+    return [c for c in client.list_all(gvk, namespace)[0] if controlled_by(c, parent)]
 
 
 def running_pods(client: Client, namespace: str) -> dict[str, int]:
