@@ -108,6 +108,7 @@ from opstack.resources.meta import (
     LABEL_MANAGED_BY,
     LABEL_NAME,
     MANAGED_BY,
+    MANAGED_SELECTOR,
     Owner,
     controlled_by,
 )
@@ -1153,6 +1154,9 @@ def setup(mgr: Any, settings: Settings | None = None, *, max_concurrent_reconcil
     """Wire the OpNode controller into `mgr`; returns the controller."""
     reconciler = OpNodeReconciler(mgr.client, mgr.cache, mgr.event_recorder(CONTROLLER_NAME), settings)
     register_indexes(mgr.cache)
+    # Pods are only read, to judge our StatefulSets' pods: cache ours, not every Pod of the cluster. (Kinds
+    # the controller applies stay cached whole: a same-named object of someone else must be seen.)
+    mgr.cache.restrict(POD, MANAGED_SELECTOR)
     return (
         ControllerBuilder(mgr)
         .named(CONTROLLER_NAME)

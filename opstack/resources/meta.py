@@ -29,6 +29,8 @@ LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
 LABEL_POD_NAME: Final = "statefulset.kubernetes.io/pod-name"
 
 MANAGED_BY: Final = "opstack-operator"
+# Selects what the operator made (every object and pod template it renders carries the label).
+MANAGED_SELECTOR: Final = f"{LABEL_MANAGED_BY}={MANAGED_BY}"
 ANNOTATION_CONFIG_HASH: Final = "optimism.optimism.io/config-hash"
 
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -143,6 +145,7 @@ __all__ = [
     "LABEL_NAME",
     "LABEL_PART_OF",
     "MANAGED_BY",
+    "MANAGED_SELECTOR",
     "Owner",
     "canonical_json",
     "config_hash",

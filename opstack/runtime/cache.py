@@ -9,7 +9,11 @@ Invariants:
   cache reader does; a read before `start()` raises `CacheNotStarted`.
 - Restricting the cache to `namespaces` gives namespaced kinds one list+watch per namespace (one
   store); cluster-scoped kinds are still watched cluster-wide. Reading a namespace outside the set
-  is an error, not an empty answer. `label_selector` restricts every informer's list+watch.
+  is an error, not an empty answer. `label_selector` restricts every informer's list+watch;
+  `restrict(gvk, selector)` gives one kind its own selector instead (controller-runtime's
+  `cache.Options.ByObject[...].Label`): a controller that only reads its own objects of a kind (e.g. the
+  Pods of its workloads) need not hold every one in the cluster. A kind's selector is fixed once its
+  informer exists.
 - Every informer has the indexes "namespace" and "owner-uid" (metadata.ownerReferences[*].uid).
 - Resync defaults to controller-runtime's SyncPeriod: 10 h, times a factor drawn from [0.9, 1.1)
   per informer so that informers do not resync in lock-step; `resync_period=0` turns it off.
@@ -77,6 +81,7 @@ class Cache:
         self.transform = transform
         self.sync_timeout = sync_timeout
         self._informers: dict[GVK, SharedInformer] = {}
+        self._selectors: dict[GVK, str] = {}  # kinds restricted to their own label selector
         self._lock = threading.Lock()
         self._started = False
         self._stopped = False
@@ -99,7 +104,7 @@ class Cache:
                     self.client,
                     gvk,
                     namespaces=self.namespaces if namespaced else None,
-                    label_selector=self.label_selector,
+                    label_selector=self._selectors.get(gvk, self.label_selector),
                     transform=self.transform,
                     resync_period=resync,
                 )
@@ -107,6 +112,20 @@ class Cache:
                 if self._started and not self._stopped:
                     informer.start()
             return informer
+
+    def restrict(self, gvk: GVK, label_selector: str) -> None:
+        """Cache only the objects of `gvk` matching `label_selector` (in place of the cache-wide selector).
+        Must come before the kind's informer exists; the same restriction again is a no-op."""
+        parse_selector(label_selector)  # a bad selector fails here, not in a reflector thread
+        with self._lock:
+            current = self._selectors.get(gvk)
+            if current == label_selector:
+                return
+            if current is not None:
+                raise ValueError(f"{gvk.kind} is already restricted to {current!r}, not {label_selector!r}")
+            if gvk in self._informers:
+                raise ValueError(f"the {gvk.kind} informer exists already: restrict the kind before using it")
+            self._selectors[gvk] = label_selector
 
     def informers(self) -> builtins.list[SharedInformer]:
         with self._lock:

@@ -139,3 +139,39 @@ def test_cache_reads_by_namespace_label_index_and_are_read_only(client: Client, 
         assert any(o["metadata"]["name"] == namespace for o in cache.list(NAMESPACE))
     finally:
         cache.stop()
+
+
+def test_a_restricted_kind_caches_only_what_its_selector_matches(client: Client, namespace: str) -> None:
+    """`Cache.restrict`: one kind with its own label selector (the OpNode controller caches only its own
+    Pods); other kinds are cached whole; objects that gain or lose the label come and go."""
+    from opstack.runtime.gvk import GVK
+
+    secret = GVK("", "v1", "Secret")
+    for i in range(6):
+        client.create(configmap(f"cm-{i}", namespace, **({"mine": "yes"} if i < 2 else {})))
+        obj = configmap(f"s-{i}", namespace)
+        client.create({**obj, "kind": "Secret", "data": {}, "stringData": {"k": "v"}})
+    cache = Cache(client, namespaces=[namespace])
+    cache.restrict(CM, "mine=yes")
+    cache.restrict(CM, "mine=yes")  # the same again: fine
+    with pytest.raises(ValueError, match="already restricted"):
+        cache.restrict(CM, "mine=no")
+    cache.start()
+    try:
+        assert cache.wait_for_sync(30)
+        assert sorted(o["metadata"]["name"] for o in cache.list(CM, namespace)) == ["cm-0", "cm-1"]
+        with pytest.raises(errors.NotFound):
+            cache.get(CM, "cm-2", namespace)
+        assert len(cache.list(secret, namespace)) == 6  # not restricted: all of them
+        with pytest.raises(ValueError, match="exists already"):
+            cache.restrict(secret, "mine=yes")
+
+        client.patch(CM, "cm-2", {"metadata": {"labels": {"mine": "yes"}}}, namespace)
+        client.patch(CM, "cm-0", {"metadata": {"labels": {"mine": None}}}, namespace)
+        wait_for(
+            lambda: sorted(o["metadata"]["name"] for o in cache.list(CM, namespace)) == ["cm-1", "cm-2"],
+            10,
+            "cm-2 in the cache and cm-0 out of it",
+        )
+    finally:
+        cache.stop()
